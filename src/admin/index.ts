@@ -1,0 +1,29 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Context } from '../context.js';
+import { errors } from '../errors.js';
+import { merchantAdminRoutes } from '../merchant/routes.js';
+import { notifyAdminRoutes } from '../notify/routes.js';
+import { ledgerAdminRoutes } from '../ledger/routes.js';
+import { tradeAdminRoutes } from '../trade/routes.js';
+import type { Notifier } from '../notify/index.js';
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** /admin: operator API, behind a bearer token from configuration (compared in constant time). */
+export async function adminRoutes(app: FastifyInstance, options: { context: Context; adminToken: string; notifier: Notifier }): Promise<void> {
+  const expected = digest(options.adminToken);
+  app.addHook('onRequest', async (request, reply) => {
+    const header = request.headers.authorization ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (!token || !timingSafeEqual(digest(token), expected)) {
+      return reply.code(401).send({ code: errors.unauthorized.subCode, message: errors.unauthorized.message });
+    }
+  });
+  await app.register(merchantAdminRoutes, { context: options.context });
+  await app.register(notifyAdminRoutes, { context: options.context, notifier: options.notifier });
+  await app.register(ledgerAdminRoutes, { context: options.context });
+  await app.register(tradeAdminRoutes, { context: options.context });
+}

@@ -1,0 +1,391 @@
+/**
+ * The sandbox bank's books: payments, refunds and their rules (idempotency, refundable remainder, delayed
+ * outcomes), in memory and journaled. No HTTP here; the simulator turns these outcomes into answers.
+ */
+import { randomBytes } from 'node:crypto';
+import { Journal } from './journal.js';
+import { statementDateOf, statementHeader, type PaymentObject, type PaymentRequestBody, type RefundObject, type RefundRequestBody } from './protocol.js';
+import { delayedFailure, type PaymentScenario, type RefundScenario } from './scenarios.js';
+
+/** A delayed outcome, applied once `settleAt` has passed. */
+export interface PendingOutcome {
+  readonly outcome: 'SUCCEEDED' | 'FAILED';
+  readonly settleAt: string;
+  readonly callback: boolean;
+}
+
+export interface PaymentRecord {
+  readonly mchId: string;
+  readonly bankTxnNo: string;
+  readonly outTradeNo: string;
+  readonly amountMinor: bigint;
+  readonly currency: string;
+  readonly subject: string;
+  readonly notifyUrl: string;
+  readonly expireAt: string;
+  readonly createdAt: string;
+  readonly status: 'PROCESSING' | 'SUCCEEDED' | 'FAILED' | 'CLOSED';
+  readonly paidAt: string | null;
+  readonly finishedAt: string | null;
+  readonly errorCode: string | null;
+  readonly errorMessage: string | null;
+  readonly pending: PendingOutcome | null;
+}
+
+export interface RefundRecord {
+  readonly mchId: string;
+  readonly bankRefundNo: string;
+  readonly outRefundNo: string;
+  readonly outTradeNo: string;
+  readonly amountMinor: bigint;
+  readonly currency: string;
+  readonly reason: string | null;
+  readonly notifyUrl: string;
+  readonly createdAt: string;
+  readonly status: 'PROCESSING' | 'SUCCEEDED' | 'FAILED';
+  readonly finishedAt: string | null;
+  readonly errorCode: string | null;
+  readonly errorMessage: string | null;
+  readonly pending: PendingOutcome | null;
+}
+
+type Stored<Record> = Omit<Record, 'amountMinor'> & { amountMinor: string };
+
+/** One journal line: the new versions of every record one change touched. */
+export interface JournalEntry {
+  payments?: Stored<PaymentRecord>[] | undefined;
+  refunds?: Stored<RefundRecord>[] | undefined;
+  /** out_trade_no values closed before any payment arrived; a later payment with one is refused. */
+  closedUnpaid?: ReadonlyArray<{ mchId: string; outTradeNo: string }> | undefined;
+}
+
+interface Change {
+  readonly payments?: readonly PaymentRecord[] | undefined;
+  readonly refunds?: readonly RefundRecord[] | undefined;
+  readonly closedUnpaid?: ReadonlyArray<{ mchId: string; outTradeNo: string }> | undefined;
+}
+
+export type Settlement = { readonly kind: 'payment'; readonly record: PaymentRecord } | { readonly kind: 'refund'; readonly record: RefundRecord };
+
+export type CreatePaymentOutcome =
+  | { readonly kind: 'created' | 'existing'; readonly payment: PaymentRecord }
+  | { readonly kind: 'conflict' | 'closed-unpaid' | 'full' };
+
+export type CreateRefundOutcome = { readonly kind: 'created' | 'existing'; readonly refund: RefundRecord } | { readonly kind: 'conflict' | 'full' };
+
+interface MerchantBook {
+  readonly payments: Map<string, PaymentRecord>;
+  readonly refunds: Map<string, RefundRecord>;
+  readonly refundNosByTrade: Map<string, string[]>;
+  readonly closedUnpaid: Set<string>;
+}
+
+export interface BankLedgerOptions {
+  readonly dataDir?: string;
+  /** How long delayed outcomes (6001, 6002, 6003, refund 6001) wait. */
+  readonly delayMs: number;
+  /** Payments, refunds and closed numbers the bank holds at most; past it, new ones are refused. */
+  readonly maxRecords: number;
+  /** Called when a delayed outcome that promises a callback is applied. */
+  readonly onSettled: (settlement: Settlement) => void;
+}
+
+export class BankLedger {
+  private readonly books = new Map<string, MerchantBook>();
+  private recordCount = 0;
+
+  private constructor(private readonly journal: Journal<JournalEntry>, private readonly options: BankLedgerOptions) {}
+
+  /** Opens the books, replaying the journal in `dataDir` when there is one. */
+  static open(options: BankLedgerOptions): BankLedger {
+    const ledger = new BankLedger(Journal.open<JournalEntry>(options.dataDir), options);
+    for (const entry of ledger.journal.read()) {
+      ledger.apply({
+        payments: entry.payments?.map((payment) => ({ ...payment, amountMinor: BigInt(payment.amountMinor) })),
+        refunds: entry.refunds?.map((refund) => ({ ...refund, amountMinor: BigInt(refund.amountMinor) })),
+        closedUnpaid: entry.closedUnpaid,
+      });
+    }
+    return ledger;
+  }
+
+  createPayment(mchId: string, body: PaymentRequestBody, scenario: PaymentScenario, nowMs: number): CreatePaymentOutcome {
+    const book = this.book(mchId);
+    const existing = this.findPayment(mchId, body.out_trade_no, nowMs);
+    if (existing) {
+      const same = existing.amountMinor === BigInt(body.amount) && existing.currency === body.currency;
+      return same ? { kind: 'existing', payment: existing } : { kind: 'conflict' };
+    }
+    if (book.closedUnpaid.has(body.out_trade_no)) return { kind: 'closed-unpaid' };
+    if (this.recordCount >= this.options.maxRecords) return { kind: 'full' };
+
+    const now = new Date(nowMs).toISOString();
+    const base = {
+      mchId,
+      bankTxnNo: `sbp_${randomBytes(8).toString('hex')}`,
+      outTradeNo: body.out_trade_no,
+      amountMinor: BigInt(body.amount),
+      currency: body.currency,
+      subject: body.subject,
+      notifyUrl: body.notify_url,
+      expireAt: body.expire_at,
+      createdAt: now,
+      paidAt: null,
+      finishedAt: now,
+      errorCode: null,
+      errorMessage: null,
+      pending: null,
+    };
+    const payment = ((): PaymentRecord => {
+      if (Date.parse(body.expire_at) <= nowMs) {
+        return { ...base, status: 'FAILED', errorCode: 'ORDER_EXPIRED', errorMessage: 'expire_at has passed' };
+      }
+      switch (scenario.kind) {
+        case 'decline':
+          return { ...base, status: 'FAILED', errorCode: scenario.code, errorMessage: scenario.message };
+        case 'hang':
+          return scenario.charged
+            ? { ...base, status: 'SUCCEEDED', paidAt: now }
+            : { ...base, status: 'FAILED', errorCode: 'TIMEOUT', errorMessage: 'the payment timed out at the bank; nothing was charged' };
+        case 'delayed':
+          return { ...base, status: 'PROCESSING', finishedAt: null, pending: this.pendingOutcome(scenario.outcome, scenario.callback, nowMs) };
+        case 'server-error':
+          throw new Error('a server-error scenario records nothing; the simulator answers it before the ledger');
+        case 'succeed':
+          return { ...base, status: 'SUCCEEDED', paidAt: now };
+      }
+    })();
+    this.commit({ payments: [payment] });
+    return { kind: 'created', payment };
+  }
+
+  /** The payment, with any delayed outcome that is due applied first. */
+  findPayment(mchId: string, outTradeNo: string, nowMs: number): PaymentRecord | null {
+    const payment = this.book(mchId).payments.get(outTradeNo);
+    if (!payment) return null;
+    return this.settlePaymentIfDue(payment, nowMs);
+  }
+
+  /** Closes an unpaid payment. A number never seen is remembered as closed so a late payment cannot land on it. */
+  closePayment(mchId: string, outTradeNo: string, nowMs: number): 'CLOSED' | 'SUCCEEDED' | 'full' {
+    const book = this.book(mchId);
+    const payment = this.findPayment(mchId, outTradeNo, nowMs);
+    if (!payment) {
+      if (book.closedUnpaid.has(outTradeNo)) return 'CLOSED';
+      if (this.recordCount >= this.options.maxRecords) return 'full';
+      this.commit({ closedUnpaid: [{ mchId, outTradeNo }] });
+      return 'CLOSED';
+    }
+    if (payment.status === 'SUCCEEDED') return 'SUCCEEDED';
+    if (payment.status === 'PROCESSING') {
+      this.commit({ payments: [{ ...payment, status: 'CLOSED', finishedAt: new Date(nowMs).toISOString(), pending: null }] });
+    }
+    return 'CLOSED';
+  }
+
+  createRefund(mchId: string, body: RefundRequestBody, scenario: RefundScenario, nowMs: number): CreateRefundOutcome {
+    const existing = this.findRefund(mchId, body.out_refund_no, nowMs);
+    if (existing) {
+      const same = existing.outTradeNo === body.out_trade_no && existing.amountMinor === BigInt(body.amount) && existing.currency === body.currency;
+      return same ? { kind: 'existing', refund: existing } : { kind: 'conflict' };
+    }
+    if (this.recordCount >= this.options.maxRecords) return { kind: 'full' };
+
+    const now = new Date(nowMs).toISOString();
+    const amountMinor = BigInt(body.amount);
+    const base = {
+      mchId,
+      bankRefundNo: `sbr_${randomBytes(8).toString('hex')}`,
+      outRefundNo: body.out_refund_no,
+      outTradeNo: body.out_trade_no,
+      amountMinor,
+      currency: body.currency,
+      reason: body.reason ?? null,
+      notifyUrl: body.notify_url,
+      createdAt: now,
+      finishedAt: now,
+      errorCode: null,
+      errorMessage: null,
+      pending: null,
+    };
+    const refused = (errorCode: string, errorMessage: string): RefundRecord => ({ ...base, status: 'FAILED', errorCode, errorMessage });
+    const payment = this.findPayment(mchId, body.out_trade_no, nowMs);
+    const refund = ((): RefundRecord => {
+      if (!payment) return refused('PAYMENT_NOT_FOUND', 'no payment has this out_trade_no');
+      if (payment.status !== 'SUCCEEDED') return refused('PAYMENT_NOT_PAID', 'only a paid payment can be refunded');
+      if (payment.currency !== body.currency) return refused('CURRENCY_MISMATCH', `the payment is in ${payment.currency}`);
+      const remainingMinor = payment.amountMinor - this.refundedMinor(mchId, payment.outTradeNo);
+      if (amountMinor > remainingMinor) return refused('REFUND_AMOUNT_EXCEEDED', `only ${remainingMinor} remains refundable`);
+      switch (scenario.kind) {
+        case 'decline':
+          return refused(scenario.code, scenario.message);
+        case 'delayed':
+          return { ...base, status: 'PROCESSING', finishedAt: null, pending: this.pendingOutcome(scenario.outcome, scenario.callback, nowMs) };
+        case 'succeed':
+          return { ...base, status: 'SUCCEEDED' };
+      }
+    })();
+    this.commit({ refunds: [refund] });
+    return { kind: 'created', refund };
+  }
+
+  findRefund(mchId: string, outRefundNo: string, nowMs: number): RefundRecord | null {
+    const refund = this.book(mchId).refunds.get(outRefundNo);
+    if (!refund) return null;
+    return this.settleRefundIfDue(refund, nowMs);
+  }
+
+  /** Applies a delayed outcome now; the simulator's timers call this when `settleAt` arrives. */
+  settle(kind: Settlement['kind'], mchId: string, outNo: string, nowMs: number): void {
+    if (kind === 'payment') this.findPayment(mchId, outNo, nowMs);
+    else this.findRefund(mchId, outNo, nowMs);
+  }
+
+  /** Every delayed outcome still to apply, so timers can be set again after a restart. */
+  pendingSettlements(): Array<{ kind: Settlement['kind']; mchId: string; outNo: string; settleAtMs: number }> {
+    const pending: Array<{ kind: Settlement['kind']; mchId: string; outNo: string; settleAtMs: number }> = [];
+    for (const [mchId, book] of this.books) {
+      for (const payment of book.payments.values()) {
+        if (payment.pending) pending.push({ kind: 'payment', mchId, outNo: payment.outTradeNo, settleAtMs: Date.parse(payment.pending.settleAt) });
+      }
+      for (const refund of book.refunds.values()) {
+        if (refund.pending) pending.push({ kind: 'refund', mchId, outNo: refund.outRefundNo, settleAtMs: Date.parse(refund.pending.settleAt) });
+      }
+    }
+    return pending;
+  }
+
+  /** The day's statement (yyyy-MM-dd, UTC+8) for one merchant: every payment and refund created that day. */
+  statementCsv(mchId: string, date: string, nowMs: number): string {
+    const book = this.book(mchId);
+    const rows: Array<{ createdAt: string; cells: string[] }> = [];
+    for (const stored of book.payments.values()) {
+      const payment = this.settlePaymentIfDue(stored, nowMs);
+      if (statementDateOf(new Date(payment.createdAt)) !== date) continue;
+      const cells = [payment.bankTxnNo, payment.outTradeNo, 'PAY', payment.amountMinor.toString(), payment.currency, payment.status, payment.createdAt, payment.finishedAt ?? ''];
+      rows.push({ createdAt: payment.createdAt, cells });
+    }
+    for (const stored of book.refunds.values()) {
+      const refund = this.settleRefundIfDue(stored, nowMs);
+      if (statementDateOf(new Date(refund.createdAt)) !== date) continue;
+      const cells = [refund.bankRefundNo, refund.outRefundNo, 'REFUND', refund.amountMinor.toString(), refund.currency, refund.status, refund.createdAt, refund.finishedAt ?? ''];
+      rows.push({ createdAt: refund.createdAt, cells });
+    }
+    rows.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    return [statementHeader, ...rows.map((row) => row.cells.map(csvField).join(','))].join('\n') + '\n';
+  }
+
+  private pendingOutcome(outcome: PendingOutcome['outcome'], callback: boolean, nowMs: number): PendingOutcome {
+    return { outcome, callback, settleAt: new Date(nowMs + this.options.delayMs).toISOString() };
+  }
+
+  private settlePaymentIfDue(payment: PaymentRecord, nowMs: number): PaymentRecord {
+    const pending = payment.pending;
+    if (payment.status !== 'PROCESSING' || !pending || Date.parse(pending.settleAt) > nowMs) return payment;
+    const settledAt = new Date(nowMs).toISOString();
+    const settled: PaymentRecord =
+      pending.outcome === 'SUCCEEDED'
+        ? { ...payment, status: 'SUCCEEDED', paidAt: settledAt, finishedAt: settledAt, pending: null }
+        : { ...payment, status: 'FAILED', errorCode: delayedFailure.code, errorMessage: delayedFailure.message, finishedAt: settledAt, pending: null };
+    this.commit({ payments: [settled] });
+    if (pending.callback) this.options.onSettled({ kind: 'payment', record: settled });
+    return settled;
+  }
+
+  private settleRefundIfDue(refund: RefundRecord, nowMs: number): RefundRecord {
+    const pending = refund.pending;
+    if (refund.status !== 'PROCESSING' || !pending || Date.parse(pending.settleAt) > nowMs) return refund;
+    // Delayed refunds only ever succeed: the amount was reserved against the payment when the refund was accepted.
+    const settled: RefundRecord = { ...refund, status: 'SUCCEEDED', finishedAt: new Date(nowMs).toISOString(), pending: null };
+    this.commit({ refunds: [settled] });
+    if (pending.callback) this.options.onSettled({ kind: 'refund', record: settled });
+    return settled;
+  }
+
+  /** Refunds that hold part of the payment: succeeded ones and those still processing. */
+  private refundedMinor(mchId: string, outTradeNo: string): bigint {
+    const book = this.book(mchId);
+    let total = 0n;
+    for (const outRefundNo of book.refundNosByTrade.get(outTradeNo) ?? []) {
+      const refund = book.refunds.get(outRefundNo);
+      if (refund && refund.status !== 'FAILED') total += refund.amountMinor;
+    }
+    return total;
+  }
+
+  /** Journals a change, then applies it: the file never lags what the bank has answered. */
+  private commit(change: Change): void {
+    this.journal.append({
+      payments: change.payments?.map((payment) => ({ ...payment, amountMinor: payment.amountMinor.toString() })),
+      refunds: change.refunds?.map((refund) => ({ ...refund, amountMinor: refund.amountMinor.toString() })),
+      closedUnpaid: change.closedUnpaid,
+    });
+    this.apply(change);
+  }
+
+  private apply(change: Change): void {
+    for (const payment of change.payments ?? []) {
+      const book = this.book(payment.mchId);
+      if (!book.payments.has(payment.outTradeNo)) this.recordCount += 1;
+      book.payments.set(payment.outTradeNo, payment);
+    }
+    for (const refund of change.refunds ?? []) {
+      const book = this.book(refund.mchId);
+      if (!book.refunds.has(refund.outRefundNo)) {
+        this.recordCount += 1;
+        book.refundNosByTrade.set(refund.outTradeNo, [...(book.refundNosByTrade.get(refund.outTradeNo) ?? []), refund.outRefundNo]);
+      }
+      book.refunds.set(refund.outRefundNo, refund);
+    }
+    for (const { mchId, outTradeNo } of change.closedUnpaid ?? []) {
+      const book = this.book(mchId);
+      if (!book.closedUnpaid.has(outTradeNo)) this.recordCount += 1;
+      book.closedUnpaid.add(outTradeNo);
+    }
+  }
+
+  private book(mchId: string): MerchantBook {
+    let book = this.books.get(mchId);
+    if (!book) {
+      book = { payments: new Map(), refunds: new Map(), refundNosByTrade: new Map(), closedUnpaid: new Set() };
+      this.books.set(mchId, book);
+    }
+    return book;
+  }
+}
+
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+export function paymentObject(payment: PaymentRecord): PaymentObject {
+  return {
+    bank_txn_no: payment.bankTxnNo,
+    out_trade_no: payment.outTradeNo,
+    status: payment.status,
+    amount: payment.amountMinor.toString(),
+    currency: payment.currency,
+    subject: payment.subject,
+    created_at: payment.createdAt,
+    ...(payment.paidAt === null ? {} : { paid_at: payment.paidAt }),
+    ...(payment.finishedAt === null ? {} : { finished_at: payment.finishedAt }),
+    ...(payment.errorCode === null ? {} : { error_code: payment.errorCode }),
+    ...(payment.errorMessage === null ? {} : { error_message: payment.errorMessage }),
+  };
+}
+
+export function refundObject(refund: RefundRecord): RefundObject {
+  return {
+    bank_refund_no: refund.bankRefundNo,
+    out_refund_no: refund.outRefundNo,
+    out_trade_no: refund.outTradeNo,
+    status: refund.status,
+    amount: refund.amountMinor.toString(),
+    currency: refund.currency,
+    ...(refund.reason === null ? {} : { reason: refund.reason }),
+    created_at: refund.createdAt,
+    ...(refund.finishedAt === null ? {} : { finished_at: refund.finishedAt }),
+    ...(refund.errorCode === null ? {} : { error_code: refund.errorCode }),
+    ...(refund.errorMessage === null ? {} : { error_message: refund.errorMessage }),
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * The channel interface every payment channel adapter implements (sandbox now; Alipay, WeChat Pay,
+ * UnionPay, Stripe later). Rules every adapter keeps:
+ * - Wire formats and status mapping live in pure functions; an unknown channel status never maps to success.
+ * - A decline is data (`FAILED`), not an exception. A timeout, a 5xx or an unreadable answer is `UNKNOWN`:
+ *   money may have moved, so the caller must query, never assume failure.
+ * - The adapter checks that the amount and currency the channel echoes back equal what was asked.
+ * - Adapters are called outside database transactions and keep no state of their own besides configuration.
+ *
+ * Example (a minimal adapter):
+ *   const adapter: ChannelAdapter = {
+ *     name: 'mybank', capabilities: { products: ['QUICK_PAY'], currencies: ['CNY'], resultMode: 'sync', ... },
+ *     async pay(request) { const answer = await post('/pay', toWire(request)); return fromWire(answer, request); },
+ *     ...
+ *   };
+ */
+
+export interface ChannelCapabilities {
+  readonly products: readonly string[];
+  readonly currencies: readonly string[];
+  /** sync: pay() answers with the final result; async: the result comes by callback or query; both: depends on the request */
+  readonly resultMode: 'sync' | 'async' | 'both';
+  readonly refund: boolean;
+  readonly partialRefund: boolean;
+  readonly close: boolean;
+  readonly cancel: boolean;
+  readonly preauth: boolean;
+  readonly payout: boolean;
+  readonly statement: boolean;
+  /** Largest single payment the channel accepts, in minor units; null for no limit. */
+  readonly maxAmountMinor: bigint | null;
+}
+
+export interface ChannelPayRequest {
+  /** Tongbao's attempt number: the channel's out_trade_no; unique per try, the idempotency key at the channel. */
+  readonly attemptNo: string;
+  readonly tradeNo: string;
+  readonly amountMinor: bigint;
+  readonly currency: string;
+  readonly subject: string;
+  /** Absolute expiry of the order; the channel should not accept payment after it. */
+  readonly expiresAt: Date;
+  /** Where the channel posts its asynchronous result. */
+  readonly notifyUrl: string;
+}
+
+export type ChannelPayResult =
+  | { readonly status: 'SUCCEEDED'; readonly channelTradeNo: string; readonly amountMinor: bigint; readonly currency: string; readonly paidAt: Date }
+  | { readonly status: 'PENDING'; readonly channelTradeNo?: string }
+  | { readonly status: 'FAILED'; readonly code: string; readonly message: string; readonly channelTradeNo?: string }
+  | { readonly status: 'UNKNOWN'; readonly reason: string };
+
+/** Query answers add NOT_FOUND: the channel never saw this attempt (so nothing was charged). */
+export type ChannelQueryResult = ChannelPayResult | { readonly status: 'NOT_FOUND' };
+
+export interface ChannelRefundRequest {
+  readonly refundNo: string;
+  readonly attemptNo: string;
+  readonly channelTradeNo: string | null;
+  readonly amountMinor: bigint;
+  readonly currency: string;
+  readonly reason: string | null;
+  readonly notifyUrl: string;
+}
+
+export type ChannelRefundResult =
+  | { readonly status: 'SUCCEEDED'; readonly channelRefundNo: string; readonly amountMinor: bigint; readonly currency: string }
+  | { readonly status: 'PENDING'; readonly channelRefundNo?: string }
+  | { readonly status: 'FAILED'; readonly code: string; readonly message: string }
+  | { readonly status: 'UNKNOWN'; readonly reason: string };
+
+export type ChannelRefundQueryResult = ChannelRefundResult | { readonly status: 'NOT_FOUND' };
+
+export type ChannelCloseResult =
+  | { readonly status: 'CLOSED' }
+  /** The attempt was paid before the close arrived: the caller must record the success instead. */
+  | { readonly status: 'ALREADY_PAID' }
+  | { readonly status: 'UNKNOWN'; readonly reason: string };
+
+/** A callback from the channel, verified and parsed. */
+export type ChannelNotification =
+  | { readonly kind: 'PAYMENT'; readonly attemptNo: string; readonly result: ChannelPayResult }
+  | { readonly kind: 'REFUND'; readonly refundNo: string; readonly result: ChannelRefundResult };
+
+export interface InboundChannelRequest {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly rawBody: string;
+}
+
+export type NotificationVerification =
+  | { readonly ok: true; readonly notification: ChannelNotification }
+  | { readonly ok: false; readonly reason: string };
+
+/** What Tongbao answers the channel's callback with, in the channel's own words. */
+export interface ChannelAcknowledgement {
+  readonly statusCode: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+export interface ChannelAdapter {
+  readonly name: string;
+  readonly capabilities: ChannelCapabilities;
+  pay(request: ChannelPayRequest): Promise<ChannelPayResult>;
+  query(attemptNo: string): Promise<ChannelQueryResult>;
+  refund(request: ChannelRefundRequest): Promise<ChannelRefundResult>;
+  queryRefund(refundNo: string): Promise<ChannelRefundQueryResult>;
+  close(attemptNo: string): Promise<ChannelCloseResult>;
+  /** Verifies the signature and freshness of a callback and parses it; never throws for bad input. */
+  verifyNotification(request: InboundChannelRequest): NotificationVerification;
+  acknowledge(accepted: boolean): ChannelAcknowledgement;
+  /** The channel's statement of one day (yyyy-MM-dd in the channel's zone), as the CSV text it publishes. */
+  downloadStatement(date: string): Promise<string>;
+}

@@ -1,0 +1,84 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import path from 'node:path';
+
+// Every setting Tongbao reads from the environment, with its default and its bounds.
+// Values are validated once at start; each bad value gets its own message.
+const ConfigSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  TONGBAO_DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  TONGBAO_PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  TONGBAO_ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 24 })),
+  TONGBAO_MASTER_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$' })),
+  TONGBAO_TIMEZONE: Type.String({ minLength: 1, default: 'Asia/Shanghai' }),
+  TONGBAO_TIMESTAMP_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 300 }),
+  TONGBAO_DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 20 }),
+  TONGBAO_WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  TONGBAO_EMBEDDED_PG_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 54329 }),
+  TONGBAO_SANDBOX: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  TONGBAO_SANDBOX_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }),
+  TONGBAO_SANDBOX_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  TONGBAO_CHANNEL_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000 }),
+  TONGBAO_NOTIFY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
+  TONGBAO_NOTIFY_RETRY_SECONDS: Type.String({ pattern: '^\\d+(\\.\\d+)?(,\\d+(\\.\\d+)?){0,19}$', default: '10,30,60,300,900,1800,3600,7200,21600,54000' }),
+  TONGBAO_WORKER_POLL_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 60000, default: 1000 }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)), { default: 'info' }),
+});
+
+export type Config = Static<typeof ConfigSchema> & {
+  dataDir: string;
+  /** Delays before each retry of a merchant notification, in seconds; after the last, it expires. */
+  notifyRetrySeconds: number[];
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true, allowUnionTypes: true });
+const validate = ajv.compile(ConfigSchema);
+
+/** Reads and validates the configuration; throws ConfigError listing every bad value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.keys(ConfigSchema.properties);
+  const input: Record<string, unknown> = {};
+  for (const key of known) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  if (!validate(input)) {
+    const problems = (validate.errors ?? []).map((error) => {
+      const key = error.instancePath.replace(/^\//, '');
+      const given = key in input ? ` (got ${JSON.stringify(env[key])})` : '';
+      return `${key}: ${error.message ?? 'is invalid'}${given}`;
+    });
+    throw new ConfigError([...new Set(problems)]);
+  }
+  const config = input as Static<typeof ConfigSchema>;
+  if (!isValidTimeZone(config.TONGBAO_TIMEZONE)) {
+    throw new ConfigError([`TONGBAO_TIMEZONE: not a known IANA time zone (got ${JSON.stringify(config.TONGBAO_TIMEZONE)})`]);
+  }
+  if (config.NODE_ENV === 'production') {
+    const missing = (['TONGBAO_ADMIN_TOKEN', 'TONGBAO_MASTER_KEY'] as const).filter((key) => !config[key]);
+    if (missing.length > 0) throw new ConfigError(missing.map((key) => `${key}: required when NODE_ENV=production`));
+  }
+  return {
+    ...config,
+    dataDir: path.resolve(config.TONGBAO_DATA_DIR),
+    notifyRetrySeconds: config.TONGBAO_NOTIFY_RETRY_SECONDS.split(',').map(Number),
+  };
+}
+
+function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

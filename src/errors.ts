@@ -1,0 +1,105 @@
+/**
+ * The one registry of error codes. Each entry gives the gateway code family (Alipay's: 40001 missing,
+ * 40002 invalid, 40004 business failure, 40006 permissions, 20000 unavailable), the precise sub_code,
+ * a default human message, and the HTTP status the admin API answers with.
+ * The gateway always answers HTTP 200 with the *_response body, as Alipay does.
+ */
+export interface ErrorDefinition {
+  readonly code: '40001' | '40002' | '40004' | '40006' | '20000';
+  readonly subCode: string;
+  readonly message: string;
+  readonly httpStatus: number;
+}
+
+export const gatewayCodeMessages: Record<ErrorDefinition['code'], string> = {
+  '40001': 'Missing Required Arguments',
+  '40002': 'Invalid Arguments',
+  '40004': 'Business Failed',
+  '40006': 'Insufficient Permissions',
+  '20000': 'Service Currently Unavailable',
+};
+
+function define(code: ErrorDefinition['code'], subCode: string, message: string, httpStatus = 400): ErrorDefinition {
+  return { code, subCode, message, httpStatus };
+}
+
+export const errors = {
+  // Protocol checks, in the order the gateway applies them.
+  invalidCharset: define('40002', 'isv.invalid-charset', 'charset must be utf-8'),
+  invalidEncoding: define('40002', 'isv.invalid-encoding', 'the request is not valid UTF-8 or not a valid form encoding'),
+  missingAppId: define('40001', 'isv.missing-app-id', 'app_id is required'),
+  missingMethod: define('40001', 'isv.missing-method', 'method is required'),
+  missingSignType: define('40001', 'isv.missing-signature-type', 'sign_type is required'),
+  missingSignature: define('40001', 'isv.missing-signature', 'sign is required'),
+  missingTimestamp: define('40001', 'isv.missing-timestamp', 'timestamp is required'),
+  missingVersion: define('40001', 'isv.missing-version', 'version is required'),
+  invalidFormat: define('40002', 'isv.invalid-format', 'format must be JSON'),
+  invalidVersion: define('40002', 'isv.invalid-version', 'version must be 1.0'),
+  invalidSignType: define('40002', 'isv.invalid-signature-type', 'sign_type must be RSA2 or HMAC-SHA256'),
+  invalidTimestamp: define('40002', 'isv.invalid-timestamp', 'timestamp must be yyyy-MM-dd HH:mm:ss'),
+  invalidAppIdFormat: define('40002', 'isv.invalid-app-id-format', 'app_id must be 1 to 32 letters or digits'),
+  invalidMethodFormat: define('40002', 'isv.invalid-method-format', 'method must look like tongbao.area.verb'),
+  invalidNotifyUrl: define('40002', 'isv.invalid-notify-url', 'notify_url must be an http or https URL'),
+  invalidCharacters: define('40002', 'isv.invalid-characters', 'identifiers must not contain ? & = whitespace or control characters'),
+  invalidBizContent: define('40002', 'isv.invalid-biz-content', 'biz_content must be a JSON object'),
+  reservedKeyInBizContent: define('40002', 'isv.reserved-key-in-biz-content', 'biz_content must not contain common parameters'),
+  duplicateParameter: define('40002', 'isv.duplicate-parameter', 'a parameter appears more than once'),
+  timestampOutOfWindow: define('40002', 'isv.timestamp-out-of-window', 'timestamp is too far from the server time'),
+  invalidAppId: define('40002', 'isv.invalid-app-id', 'no app has this app_id'),
+  appFrozen: define('40006', 'isv.app-frozen', 'the app is frozen', 403),
+  merchantFrozen: define('40006', 'isv.merchant-frozen', 'the merchant is frozen', 403),
+  invalidMethod: define('40002', 'isv.invalid-method', 'no such method'),
+  methodNotPermitted: define('40006', 'isv.method-not-permitted', 'the app may not call this method', 403),
+  ipNotAllowed: define('40006', 'isv.ip-not-allowed', 'the caller IP is not in the app allowlist', 403),
+  signTypeMismatch: define('40002', 'isv.signature-type-mismatch', 'sign_type does not match the app key type'),
+  invalidSignature: define('40002', 'isv.invalid-signature', 'the signature does not verify'),
+
+  // Business parameters (biz_content fields).
+  missingParameter: define('40001', 'isv.missing-parameter', 'a required parameter is missing'),
+  invalidParameter: define('40002', 'isv.invalid-parameter', 'a parameter has an invalid value'),
+  unknownParameter: define('40002', 'isv.unknown-parameter', 'biz_content has a field this method does not take'),
+  invalidAmount: define('40002', 'isv.invalid-amount', 'the amount is not a valid positive decimal in the currency'),
+  currencyNotSupported: define('40002', 'isv.currency-not-supported', 'the currency is not supported'),
+
+  // Business results.
+  tradeNotExist: define('40004', 'ACQ.TRADE_NOT_EXIST', 'the trade does not exist', 404),
+  contextInconsistent: define('40004', 'ACQ.CONTEXT_INCONSISTENT', 'out_trade_no was already used with different parameters', 409),
+  amountOverLimit: define('40004', 'ACQ.TOTAL_FEE_EXCEED', 'the amount is above the app limit', 422),
+  tradeHasSuccess: define('40004', 'ACQ.TRADE_HAS_SUCCESS', 'the trade is already paid', 409),
+  tradeHasClose: define('40004', 'ACQ.TRADE_HAS_CLOSE', 'the trade is closed', 409),
+  tradeStatusError: define('40004', 'ACQ.TRADE_STATUS_ERROR', 'the trade is not in a state that allows this', 409),
+  payInProgress: define('40004', 'ACQ.PAY_IN_PROGRESS', 'a payment attempt for this trade is still in progress', 409),
+  channelNotSupported: define('40004', 'ACQ.CHANNEL_NOT_SUPPORTED', 'the channel is unknown or not enabled', 422),
+  paymentDeclined: define('40004', 'ACQ.PAYMENT_FAIL', 'the channel declined the payment', 422),
+  buyerBalanceNotEnough: define('40004', 'ACQ.BUYER_BALANCE_NOT_ENOUGH', 'the payer has not enough funds', 422),
+  refundAmountExceeded: define('40004', 'ACQ.REFUND_AMT_NOT_EQUAL_TOTAL', 'the refund amount is above what remains refundable', 422),
+  tradeNotAllowRefund: define('40004', 'ACQ.TRADE_NOT_ALLOW_REFUND', 'the trade cannot be refunded', 409),
+  refundRequestConflict: define('40004', 'ACQ.REFUND_REQUEST_CONFLICT', 'out_request_no was already used with different parameters', 409),
+  refundNotExist: define('40004', 'ACQ.REFUND_NOT_EXIST', 'the refund does not exist', 404),
+  systemError: define('20000', 'ACQ.SYSTEM_ERROR', 'the system is busy; query the trade or retry later', 503),
+  unknownError: define('20000', 'isp.unknown-error', 'an unexpected error occurred; it has been logged', 500),
+
+  // Admin API.
+  unauthorized: define('40006', 'admin.unauthorized', 'a valid admin bearer token is required', 401),
+  notFound: define('40004', 'admin.not-found', 'no such record', 404),
+  adminInvalidInput: define('40002', 'admin.invalid-input', 'the request body is invalid', 400),
+  adminConflict: define('40004', 'admin.conflict', 'the record is not in a state that allows this', 409),
+} as const;
+
+export type ErrorName = keyof typeof errors;
+
+/** An expected failure with a registered code. `detail` replaces the default message with a precise one. */
+export class TongbaoError extends Error {
+  constructor(readonly definition: ErrorDefinition, detail?: string) {
+    super(detail ?? definition.message);
+    this.name = 'TongbaoError';
+  }
+
+  get subCode(): string {
+    return this.definition.subCode;
+  }
+}
+
+export function fail(definition: ErrorDefinition, detail?: string): never {
+  throw new TongbaoError(definition, detail);
+}

@@ -1,0 +1,32 @@
+import type { Queryable } from '../db/pool.js';
+
+export type AggregateType = 'trade' | 'refund' | 'pay_attempt' | 'merchant' | 'app' | 'account';
+
+/**
+ * Records a state change as an event row. Call it inside the transaction that makes the change,
+ * so the event exists exactly when the change does (the outbox later publishers read).
+ */
+export async function recordEvent(
+  client: Queryable,
+  aggregateType: AggregateType,
+  aggregateId: string,
+  eventType: string,
+  payload: Record<string, unknown>,
+): Promise<void> {
+  await client.query(
+    'insert into events (aggregate_type, aggregate_id, event_type, payload) values ($1, $2, $3, $4)',
+    [aggregateType, aggregateId, eventType, JSON.stringify(payload, jsonBigint)],
+  );
+}
+
+export function jsonBigint(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+export async function listEvents(client: Queryable, aggregateType: AggregateType, aggregateId: string) {
+  const { rows } = await client.query<{ event_type: string; payload: Record<string, unknown>; created_at: Date }>(
+    'select event_type, payload, created_at from events where aggregate_type = $1 and aggregate_id = $2 order by event_id',
+    [aggregateType, aggregateId],
+  );
+  return rows;
+}

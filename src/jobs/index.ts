@@ -1,0 +1,63 @@
+import { run, type Logger as WorkerLogger, type Runner, type Task } from 'graphile-worker';
+import type { Pool, Queryable } from '../db/pool.js';
+
+/** Every background job and its payload: one registry, so producers and handlers agree on the shape. */
+export interface JobPayloads {
+  'trade.expire': { trade_no: string };
+  'trade.pay.query': { attempt_no: string };
+  'refund.query': { refund_no: string };
+  'notify.deliver': { notify_id: string };
+}
+
+export type JobName = keyof JobPayloads;
+export type JobHandler<K extends JobName> = (payload: JobPayloads[K]) => Promise<void>;
+export type JobHandlers = { [K in JobName]: JobHandler<K> };
+
+export interface EnqueueOptions {
+  runAt?: Date;
+  /** A job with the same key replaces the pending one: at most one scheduled job per key. */
+  jobKey?: string;
+  maxAttempts?: number;
+}
+
+/**
+ * Enqueues a job through graphile-worker's SQL API on the given client, so it commits or rolls back
+ * with the caller's transaction: a job exists exactly when the change that caused it does.
+ */
+export async function enqueue<K extends JobName>(client: Queryable, name: K, payload: JobPayloads[K], options: EnqueueOptions = {}): Promise<void> {
+  await client.query(
+    'select graphile_worker.add_job($1, $2::json, run_at => $3, job_key => $4, max_attempts => $5)',
+    [name, JSON.stringify(payload), options.runAt ?? null, options.jobKey ?? null, options.maxAttempts ?? 25],
+  );
+}
+
+/** Drops a scheduled job that is no longer needed (for example a compensation query after the result arrived). */
+export async function cancelJob(client: Queryable, jobKey: string): Promise<void> {
+  await client.query('select graphile_worker.remove_job($1)', [jobKey]);
+}
+
+export interface WorkerOptions {
+  pool: Pool;
+  handlers: JobHandlers;
+  concurrency: number;
+  pollIntervalMs: number;
+  logger: WorkerLogger;
+}
+
+/** Runs the job worker. Several worker processes may share one database: graphile-worker locks each job. */
+export async function startWorker(options: WorkerOptions): Promise<Runner> {
+  const taskList: Record<string, Task> = {};
+  for (const [name, handler] of Object.entries(options.handlers)) {
+    taskList[name] = async (payload) => {
+      await (handler as (payload: unknown) => Promise<void>)(payload);
+    };
+  }
+  return run({
+    pgPool: options.pool,
+    concurrency: options.concurrency,
+    pollInterval: options.pollIntervalMs,
+    noHandleSignals: true,
+    taskList,
+    logger: options.logger,
+  });
+}

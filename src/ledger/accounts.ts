@@ -1,0 +1,31 @@
+/**
+ * The chart of accounts Tongbao posts to, as data. Codes are stable strings so postings name
+ * accounts without lookups; `shardCount` > 1 marks hot accounts whose balance is split across rows.
+ */
+export type NormalSide = 'DEBIT' | 'CREDIT';
+export type OwnerType = 'PLATFORM' | 'MERCHANT' | 'CHANNEL' | 'USER';
+
+export interface AccountSpec {
+  readonly code: string;
+  readonly kind: string;
+  readonly ownerType: OwnerType;
+  readonly ownerId: string;
+  readonly currency: string;
+  readonly normalSide: NormalSide;
+  readonly shardCount: number;
+}
+
+/** What the channel owes Tongbao for payments it collected (an asset, debit-normal). Touched by every payment. */
+export function channelClearing(channel: string, currency: string): AccountSpec {
+  return { code: `channel:${channel}:clearing:${currency}`, kind: 'CHANNEL_CLEARING', ownerType: 'CHANNEL', ownerId: channel, currency, normalSide: 'DEBIT', shardCount: 16 };
+}
+
+/** What Tongbao owes a merchant for paid trades not yet settled (a liability, credit-normal). */
+export function merchantPending(merchantId: string, currency: string): AccountSpec {
+  return { code: `merchant:${merchantId}:pending:${currency}`, kind: 'MERCHANT_PENDING', ownerType: 'MERCHANT', ownerId: merchantId, currency, normalSide: 'CREDIT', shardCount: 8 };
+}
+
+/** Money received that belongs to nobody yet, such as a late payment on a closed order, until it is returned. */
+export function platformSuspense(currency: string): AccountSpec {
+  return { code: `platform:suspense:${currency}`, kind: 'PLATFORM_SUSPENSE', ownerType: 'PLATFORM', ownerId: 'platform', currency, normalSide: 'CREDIT', shardCount: 4 };
+}

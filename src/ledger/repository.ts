@@ -1,0 +1,102 @@
+import type { Queryable } from '../db/pool.js';
+import type { AccountSpec } from './accounts.js';
+
+export interface AccountRow {
+  account_id: bigint;
+  code: string;
+  currency: string;
+  shard_count: number;
+}
+
+/** Creates the account and its balance shards if missing; safe under concurrency. */
+export async function ensureAccount(client: Queryable, spec: AccountSpec): Promise<AccountRow> {
+  const { rows } = await client.query<AccountRow>(
+    `with inserted as (
+       insert into ledger_accounts (code, kind, owner_type, owner_id, currency, normal_side, shard_count)
+       values ($1, $2, $3, $4, $5, $6, $7)
+       on conflict (code) do nothing
+       returning account_id, code, currency, shard_count
+     ), shards as (
+       insert into ledger_balances (account_id, shard)
+       select account_id, generate_series(0, shard_count - 1) from inserted
+     )
+     select account_id, code, currency, shard_count from inserted
+     union all
+     select account_id, code, currency, shard_count from ledger_accounts where code = $1`,
+    [spec.code, spec.kind, spec.ownerType, spec.ownerId, spec.currency, spec.normalSide, spec.shardCount],
+  );
+  return rows[0]!;
+}
+
+export async function postJournal(
+  client: Queryable,
+  header: { kind: string; reference: string; currency: string; description: string | null },
+  entries: { accountIds: bigint[]; sides: string[]; amounts: bigint[]; shards: number[] },
+): Promise<bigint | null> {
+  const { rows } = await client.query<{ transaction_id: bigint | null }>(
+    'select post_journal($1, $2, $3, $4, $5::bigint[], $6::text[], $7::bigint[], $8::int[]) as transaction_id',
+    [header.kind, header.reference, header.currency, header.description, entries.accountIds, entries.sides, entries.amounts, entries.shards],
+  );
+  return rows[0]!.transaction_id;
+}
+
+export async function accountBalance(client: Queryable, code: string): Promise<bigint | null> {
+  const { rows } = await client.query<{ balance: bigint | null }>(
+    `select sum(b.balance_minor)::bigint as balance from ledger_accounts a join ledger_balances b using (account_id) where a.code = $1`,
+    [code],
+  );
+  return rows[0]?.balance ?? null;
+}
+
+export interface TrialBalanceRow {
+  currency: string;
+  debits: bigint;
+  credits: bigint;
+}
+
+export async function trialBalance(client: Queryable): Promise<TrialBalanceRow[]> {
+  const { rows } = await client.query<TrialBalanceRow>(
+    `select currency,
+            coalesce(sum(amount_minor) filter (where side = 'DEBIT'), 0)::bigint as debits,
+            coalesce(sum(amount_minor) filter (where side = 'CREDIT'), 0)::bigint as credits
+     from journal_entries group by currency order by currency`,
+  );
+  return rows;
+}
+
+export async function unbalancedTransactions(client: Queryable): Promise<{ transaction_id: bigint; difference: bigint }[]> {
+  const { rows } = await client.query<{ transaction_id: bigint; difference: bigint }>(
+    `select transaction_id, sum(case side when 'DEBIT' then amount_minor else -amount_minor end)::bigint as difference
+     from journal_entries group by transaction_id
+     having sum(case side when 'DEBIT' then amount_minor else -amount_minor end) <> 0
+     limit 100`,
+  );
+  return rows;
+}
+
+/** Accounts whose stored balance (sum of shards) differs from the sum of their entries. */
+export async function balanceMismatches(client: Queryable): Promise<{ code: string; stored: bigint; from_entries: bigint }[]> {
+  const { rows } = await client.query<{ code: string; stored: bigint; from_entries: bigint }>(
+    `with stored as (
+       select account_id, sum(balance_minor)::bigint as stored from ledger_balances group by account_id
+     ), posted as (
+       select e.account_id, sum(case when e.side = a.normal_side then e.amount_minor else -e.amount_minor end)::bigint as from_entries
+       from journal_entries e join ledger_accounts a using (account_id) group by e.account_id
+     ), wrong_currency as (
+       select distinct e.account_id from journal_entries e join ledger_accounts a using (account_id) where e.currency <> a.currency
+     )
+     select a.code, coalesce(s.stored, 0) as stored, coalesce(p.from_entries, 0) as from_entries
+     from ledger_accounts a left join stored s using (account_id) left join posted p using (account_id)
+     where coalesce(s.stored, 0) <> coalesce(p.from_entries, 0)
+        or a.account_id in (select account_id from wrong_currency)
+     order by a.code limit 100`,
+  );
+  return rows;
+}
+
+export async function countAccountsAndTransactions(client: Queryable): Promise<{ accounts: bigint; transactions: bigint }> {
+  const { rows } = await client.query<{ accounts: bigint; transactions: bigint }>(
+    'select (select count(*) from ledger_accounts) as accounts, (select count(*) from journal_transactions) as transactions',
+  );
+  return rows[0]!;
+}

@@ -1,0 +1,90 @@
+import { addSeconds, now } from '../clock.js';
+import type { Context } from '../context.js';
+import { withTransaction } from '../db/pool.js';
+import { errors, fail } from '../errors.js';
+import { recordEvent } from '../events/index.js';
+import { enqueue } from '../jobs/index.js';
+import type { GatewayAppRow } from '../merchant/index.js';
+import { formatAmount, isSupportedCurrency, parseAmount } from '../shared/money.js';
+import { jobKeys } from './outcomes.js';
+import * as repository from './repository.js';
+import type { TradeRow } from './repository.js';
+
+export interface CreateTradeInput {
+  out_trade_no: string;
+  total_amount: string | number;
+  currency?: string | undefined;
+  subject: string;
+  body?: string | undefined;
+  timeout_express?: string | undefined;
+  notify_url?: string | undefined;
+  passback_params?: string | undefined;
+}
+
+const maxTimeoutSeconds = 15 * 24 * 3600;
+
+/** Parses Alipay's timeout_express ("90m", "2h", "1d"; at most 15 days) into seconds. */
+export function parseTimeoutExpress(text: string | undefined): number | null {
+  if (text === undefined) return 30 * 60;
+  const match = /^([1-9]\d{0,5})([mhd])$/.exec(text);
+  if (!match) return null;
+  const seconds = Number(match[1]) * { m: 60, h: 3600, d: 86400 }[match[2] as 'm' | 'h' | 'd'];
+  return seconds <= maxTimeoutSeconds ? seconds : null;
+}
+
+/** Validates the amount against the currency and the app's per-order limit; returns minor units. */
+export function tradeAmount(app: GatewayAppRow, value: unknown, currency: string, field = 'total_amount'): bigint {
+  const parsed = parseAmount(value, currency);
+  if (!parsed.ok) fail(errors.invalidAmount, `${field} ${parsed.reason}`);
+  if (parsed.amountMinor > app.max_amount_minor) {
+    fail(errors.amountOverLimit, `${field} is above this app's limit of ${formatAmount(app.max_amount_minor, currency)} ${currency}`);
+  }
+  return parsed.amountMinor;
+}
+
+export function tradeCurrency(currency: string | undefined): string {
+  const code = currency ?? 'CNY';
+  if (!isSupportedCurrency(code)) fail(errors.currencyNotSupported, `currency ${code} is not supported`);
+  return code;
+}
+
+/**
+ * Creates the order awaiting payment, or returns the existing one for the same out_trade_no when the
+ * request is the same; a different amount or currency is refused. Safe under parallel identical calls:
+ * the unique key decides, the losers read the winner's row.
+ */
+export async function createTrade(context: Context, app: GatewayAppRow, input: CreateTradeInput, commonNotifyUrl: string | null): Promise<{ trade: TradeRow; created: boolean }> {
+  const currency = tradeCurrency(input.currency);
+  const amountMinor = tradeAmount(app, input.total_amount, currency);
+  const timeoutSeconds = parseTimeoutExpress(input.timeout_express);
+  if (timeoutSeconds === null) fail(errors.invalidParameter, 'timeout_express must be like 30m, 2h or 1d, at most 15d');
+
+  const inserted = await withTransaction(context.pool, async (client) => {
+    const trade = await repository.insertTrade(client, {
+      appId: app.app_id,
+      merchantId: app.merchant_id,
+      outTradeNo: input.out_trade_no,
+      currency,
+      totalAmountMinor: amountMinor,
+      subject: input.subject,
+      body: input.body ?? null,
+      notifyUrl: input.notify_url ?? commonNotifyUrl,
+      passbackParams: input.passback_params ?? null,
+      expiresAt: addSeconds(now(), timeoutSeconds),
+    });
+    if (!trade) return undefined;
+    await recordEvent(client, 'trade', trade.trade_no, 'trade.created', { out_trade_no: trade.out_trade_no, amount_minor: amountMinor, currency });
+    await enqueue(client, 'trade.expire', { trade_no: trade.trade_no }, { runAt: trade.expires_at, jobKey: jobKeys.expire(trade.trade_no) });
+    return trade;
+  });
+  if (inserted) {
+    context.log.info({ trade_no: inserted.trade_no, out_trade_no: inserted.out_trade_no }, 'trade created');
+    return { trade: inserted, created: true };
+  }
+
+  const existing = (await repository.findTrade(context.pool, app.app_id, { outTradeNo: input.out_trade_no }))!;
+  if (existing.total_amount_minor !== amountMinor || existing.currency !== currency) {
+    fail(errors.contextInconsistent, `out_trade_no ${input.out_trade_no} already exists with total_amount ${formatAmount(existing.total_amount_minor, existing.currency)} ${existing.currency}`);
+  }
+  return { trade: existing, created: false };
+}

@@ -1,0 +1,86 @@
+import { addSeconds, now } from '../clock.js';
+import type { Context } from '../context.js';
+import { withTransaction } from '../db/pool.js';
+import { enqueue, type JobHandlers } from '../jobs/index.js';
+import { closeTrade } from './close.js';
+import { compensationScheduleSeconds, jobKeys, recordPayOutcome, recordRefundOutcome } from './outcomes.js';
+import { submitRefund } from './refund.js';
+import * as repository from './repository.js';
+
+const retryCloseSeconds = 60;
+
+/** The trade domain's background jobs: order expiry and compensation queries for pending results. */
+export function tradeJobHandlers(context: Context): Pick<JobHandlers, 'trade.expire' | 'trade.pay.query' | 'refund.query'> {
+  return {
+    async 'trade.expire'({ trade_no }) {
+      const trade = await repository.findTradeByNo(context.pool, trade_no);
+      if (!trade || trade.status !== 'WAIT_BUYER_PAY') return;
+      if (trade.expires_at > now()) {
+        await enqueue(context.pool, 'trade.expire', { trade_no }, { runAt: trade.expires_at, jobKey: jobKeys.expire(trade_no) });
+        return;
+      }
+      const outcome = await closeTrade(context, trade, 'EXPIRED');
+      if (outcome.status === 'UNKNOWN') {
+        context.log.warn({ trade_no, reason: outcome.reason }, 'expiry could not close the trade yet; retrying');
+        await enqueue(context.pool, 'trade.expire', { trade_no }, { runAt: addSeconds(now(), retryCloseSeconds), jobKey: jobKeys.expire(trade_no) });
+      }
+    },
+
+    async 'trade.pay.query'({ attempt_no }) {
+      const attempt = await repository.findAttempt(context.pool, attempt_no);
+      if (!attempt || attempt.status !== 'PROCESSING') return;
+      const channel = context.channels.get(attempt.channel);
+      const result = channel ? await channel.query(attempt_no) : ({ status: 'UNKNOWN', reason: `channel ${attempt.channel} is not configured` } as const);
+      const safeResult = result.status === 'NOT_FOUND' && !pastChannelTimeout(context, attempt.created_at)
+        ? ({ status: 'UNKNOWN', reason: 'not found yet; the original request may still be on its way' } as const)
+        : result;
+      await recordPayOutcome(context, attempt, safeResult);
+      const after = await repository.findAttempt(context.pool, attempt_no);
+      if (after?.status === 'PROCESSING') await scheduleNextQuery(context, 'payment', attempt.trade_no, attempt_no, attempt.amount_minor, attempt.currency);
+    },
+
+    async 'refund.query'({ refund_no }) {
+      const refund = await repository.findRefundByNo(context.pool, refund_no);
+      if (!refund || refund.status !== 'REFUND_PROCESSING') return;
+      const channel = context.channels.get(refund.channel);
+      if (channel) {
+        const answer = await channel.queryRefund(refund_no);
+        if (answer.status === 'NOT_FOUND') {
+          // Never reached the channel (or is a reversal still to send): send it now; refund_no is the channel's idempotency key.
+          await submitRefund(context, refund, (await repository.findTradeByNo(context.pool, refund.trade_no))!);
+        } else {
+          await recordRefundOutcome(context, refund, answer);
+        }
+      }
+      const after = await repository.findRefundByNo(context.pool, refund_no);
+      if (after?.status === 'REFUND_PROCESSING') await scheduleNextQuery(context, 'refund', refund.trade_no, refund_no, refund.amount_minor, refund.currency);
+    },
+  };
+}
+
+function pastChannelTimeout(context: Context, createdAt: Date): boolean {
+  return now().getTime() - createdAt.getTime() > context.config.TONGBAO_CHANNEL_TIMEOUT_MS * 2;
+}
+
+/**
+ * Schedules the next compensation query on the widening schedule. Past the last step the record is
+ * flagged for reconciliation and shown to operators; it is never closed silently while money may have moved.
+ */
+async function scheduleNextQuery(context: Context, kind: 'payment' | 'refund', tradeNo: string, recordNo: string, amountMinor: bigint, currency: string): Promise<void> {
+  const count = kind === 'payment'
+    ? await repository.countAttemptQuery(context.pool, recordNo)
+    : await repository.countRefundQuery(context.pool, recordNo);
+  const delay = compensationScheduleSeconds[count];
+  if (delay === undefined) {
+    await withTransaction(context.pool, (client) => repository.insertDiscrepancy(client, {
+      kind: kind === 'payment' ? 'PAYMENT_UNRESOLVED' : 'REFUND_UNRESOLVED', tradeNo, recordNo,
+      amountMinor, currency, detail: `the channel gave no final ${kind} result for ${recordNo} after ${count} queries`,
+    }));
+    context.log.error({ trade_no: tradeNo, record_no: recordNo }, `${kind} unresolved after all compensation queries`);
+    return;
+  }
+  const job = kind === 'payment' ? 'trade.pay.query' : 'refund.query';
+  const payload = kind === 'payment' ? { attempt_no: recordNo } : { refund_no: recordNo };
+  const jobKey = kind === 'payment' ? jobKeys.payQuery(recordNo) : jobKeys.refundQuery(recordNo);
+  await enqueue(context.pool, job, payload as never, { runAt: addSeconds(now(), delay), jobKey });
+}

@@ -1,0 +1,93 @@
+import { Type } from '@sinclair/typebox';
+import type { Context } from '../context.js';
+import { errors, fail } from '../errors.js';
+import { defineMethod, type GatewayCall, type GatewayMethod } from '../gateway/methods.js';
+import { closeTradeByMerchant } from './close.js';
+import { createTrade } from './create.js';
+import { payTrade } from './pay.js';
+import { compact, createPresenter, refundFields, tradeFields } from './present.js';
+import { refundTrade } from './refund.js';
+import * as repository from './repository.js';
+
+const identifier = (description: string) => Type.String({ minLength: 1, maxLength: 64, description });
+const amount = (description: string) => Type.Union([Type.String({ maxLength: 32 }), Type.Number()], { description });
+
+const createFields = {
+  out_trade_no: identifier('the merchant order number, unique per app'),
+  total_amount: amount('decimal string in the currency major unit, e.g. "12.34"'),
+  currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
+  subject: Type.String({ minLength: 1, maxLength: 256 }),
+  body: Type.Optional(Type.String({ maxLength: 1000 })),
+  timeout_express: Type.Optional(Type.String({ maxLength: 8 })),
+  notify_url: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^https?://' })),
+  passback_params: Type.Optional(Type.String({ maxLength: 512 })),
+};
+
+const tradeLookup = {
+  trade_no: Type.Optional(identifier('Tongbao trade number')),
+  out_trade_no: Type.Optional(identifier('merchant order number')),
+};
+
+async function findTradeOrFail(context: Context, call: GatewayCall, lookup: { trade_no?: string | undefined; out_trade_no?: string | undefined }) {
+  if (lookup.trade_no === undefined && lookup.out_trade_no === undefined) fail(errors.missingParameter, 'out_trade_no or trade_no is required');
+  const trade = await repository.findTrade(context.pool, call.app.app_id, { tradeNo: lookup.trade_no, outTradeNo: lookup.out_trade_no });
+  if (!trade) fail(errors.tradeNotExist, `no trade ${lookup.trade_no ?? lookup.out_trade_no} for this app`);
+  return trade;
+}
+
+function presenter(context: Context) {
+  return createPresenter(context.config.TONGBAO_TIMEZONE);
+}
+
+export const tradeMethods: GatewayMethod[] = [
+  defineMethod('tongbao.trade.create', Type.Object(createFields), async (context, call, biz) => {
+    const { trade } = await createTrade(context, call.app, biz, call.notifyUrl);
+    return compact(tradeFields(presenter(context), trade));
+  }),
+
+  defineMethod('tongbao.trade.pay', Type.Object({
+    ...tradeLookup,
+    ...Type.Partial(Type.Object(createFields)).properties,
+    channel: Type.String({ minLength: 1, maxLength: 32 }),
+  }), async (context, call, biz) => {
+    const outcome = await payTrade(context, call.app, biz, call.notifyUrl);
+    const result = outcome.result;
+    if (result?.status === 'FAILED') {
+      fail(result.code === 'INSUFFICIENT_FUNDS' ? errors.buyerBalanceNotEnough : errors.paymentDeclined, `the channel declined the payment: ${result.code} ${result.message}`);
+    }
+    if (result?.status === 'UNKNOWN') {
+      fail(errors.systemError, `the channel result is not known yet (${result.reason}); Tongbao is querying it; query trade ${outcome.trade.trade_no} or wait for the notification`);
+    }
+    return compact({ ...tradeFields(presenter(context), outcome.trade), attempt_no: outcome.attempt?.attempt_no });
+  }),
+
+  defineMethod('tongbao.trade.query', Type.Object(tradeLookup), async (context, call, biz) => {
+    const trade = await findTradeOrFail(context, call, biz);
+    return compact(tradeFields(presenter(context), trade));
+  }),
+
+  defineMethod('tongbao.trade.close', Type.Object(tradeLookup), async (context, call, biz) => {
+    const trade = await closeTradeByMerchant(context, await findTradeOrFail(context, call, biz));
+    return compact(tradeFields(presenter(context), trade));
+  }),
+
+  defineMethod('tongbao.trade.refund', Type.Object({
+    ...tradeLookup,
+    refund_amount: amount('decimal string in the trade currency'),
+    out_request_no: identifier('the merchant refund request number, unique per trade; the idempotency key'),
+    refund_reason: Type.Optional(Type.String({ maxLength: 256 })),
+  }), async (context, call, biz) => {
+    const { refund, trade } = await refundTrade(context, await findTradeOrFail(context, call, biz), biz);
+    return compact({ ...refundFields(presenter(context), refund, trade), fund_change: refund.status === 'REFUND_SUCCESS' ? 'Y' : 'N' });
+  }),
+
+  defineMethod('tongbao.trade.refund.query', Type.Object({
+    ...tradeLookup,
+    out_request_no: identifier('the merchant refund request number'),
+  }), async (context, call, biz) => {
+    const trade = await findTradeOrFail(context, call, biz);
+    const refund = await repository.findRefund(context.pool, trade.trade_no, biz.out_request_no);
+    if (!refund || refund.kind !== 'MERCHANT') fail(errors.refundNotExist, `no refund ${biz.out_request_no} on trade ${trade.trade_no}`);
+    return compact(refundFields(presenter(context), refund, trade));
+  }),
+];

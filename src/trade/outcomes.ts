@@ -1,0 +1,205 @@
+import type { ChannelQueryResult, ChannelRefundQueryResult } from '../channels/types.js';
+import type { Context } from '../context.js';
+import { withTransaction, type Client } from '../db/pool.js';
+import { recordEvent } from '../events/index.js';
+import { cancelJob, enqueue } from '../jobs/index.js';
+import { channelClearing, merchantPending, platformSuspense } from '../ledger/index.js';
+import { enqueueNotification } from '../notify/index.js';
+import { compact, createPresenter, refundFields, tradeFields } from './present.js';
+import * as repository from './repository.js';
+import type { AttemptRow, RefundRow, TradeRow } from './repository.js';
+
+/** Job keys of the scheduled jobs that belong to one record. */
+export const jobKeys = {
+  expire: (tradeNo: string) => `trade-expire:${tradeNo}`,
+  payQuery: (attemptNo: string) => `pay-query:${attemptNo}`,
+  refundQuery: (refundNo: string) => `refund-query:${refundNo}`,
+};
+
+/** Widening schedule of compensation queries for results the channel has not given yet, in seconds. */
+export const compensationScheduleSeconds = [10, 30, 60, 300, 900, 1800, 3600, 7200, 21600, 43200, 86400];
+
+export async function notifyTrade(context: Context, client: Client, trade: TradeRow, notifyUrlFallback: string | null = null): Promise<void> {
+  await enqueueNotification(client, {
+    appId: trade.app_id,
+    notifyType: 'trade_status_sync',
+    tradeNo: trade.trade_no,
+    refundNo: null,
+    url: trade.notify_url ?? notifyUrlFallback ?? (await appNotifyUrl(client, trade.app_id)),
+    fields: tradeFields(createPresenter(context.config.TONGBAO_TIMEZONE), trade),
+  });
+}
+
+async function appNotifyUrl(client: Client, appId: string): Promise<string | null> {
+  const { rows } = await client.query<{ notify_url: string | null }>('select notify_url from apps where app_id = $1', [appId]);
+  return rows[0]?.notify_url ?? null;
+}
+
+/**
+ * Applies what a channel said about a pay attempt, from any source (the synchronous answer, a
+ * callback, a compensation query). Every transition is guarded, so applying the same answer twice,
+ * or two answers racing, changes state once. Returns the trade as it stands afterwards.
+ */
+export async function recordPayOutcome(context: Context, attempt: AttemptRow, result: ChannelQueryResult): Promise<TradeRow> {
+  const log = context.log.child({ trade_no: attempt.trade_no, attempt_no: attempt.attempt_no });
+  switch (result.status) {
+    case 'SUCCEEDED': {
+      if (result.amountMinor !== attempt.amount_minor || result.currency !== attempt.currency) {
+        // The channel says it took a different sum than asked: never book it as this payment.
+        log.error({ channel_amount: result.amountMinor.toString(), channel_currency: result.currency }, 'channel amount mismatch');
+        await withTransaction(context.pool, (client) => repository.insertDiscrepancy(client, {
+          kind: 'AMOUNT_MISMATCH', tradeNo: attempt.trade_no, recordNo: attempt.attempt_no, amountMinor: result.amountMinor, currency: result.currency,
+          detail: `channel reported ${result.amountMinor} ${result.currency}, attempt asked ${attempt.amount_minor} ${attempt.currency}`,
+        }));
+        return (await repository.findTradeByNo(context.pool, attempt.trade_no))!;
+      }
+      return withTransaction(context.pool, (client) => recordSuccess(context, client, attempt, result.channelTradeNo, result.paidAt));
+    }
+    case 'FAILED':
+    case 'NOT_FOUND': {
+      const code = result.status === 'FAILED' ? result.code : 'NOT_FOUND_AT_CHANNEL';
+      const message = result.status === 'FAILED' ? result.message : 'the channel has no record of this attempt';
+      return withTransaction(context.pool, async (client) => {
+        const failed = await repository.finishAttempt(client, attempt.attempt_no, 'FAILED', {
+          channelTradeNo: result.status === 'FAILED' ? result.channelTradeNo ?? null : null, failureCode: code, failureMessage: message,
+        });
+        if (failed) {
+          await recordEvent(client, 'pay_attempt', attempt.attempt_no, 'pay_attempt.failed', { trade_no: attempt.trade_no, code, message });
+          await cancelJob(client, jobKeys.payQuery(attempt.attempt_no));
+          log.info({ code }, 'pay attempt failed');
+        }
+        return (await repository.findTradeByNo(client, attempt.trade_no))!;
+      });
+    }
+    case 'PENDING':
+      await repository.noteAttemptPending(context.pool, attempt.attempt_no, result.channelTradeNo ?? null);
+      return (await repository.findTradeByNo(context.pool, attempt.trade_no))!;
+    case 'UNKNOWN':
+      log.warn({ reason: result.reason }, 'pay result unknown; compensation queries will resolve it');
+      return (await repository.findTradeByNo(context.pool, attempt.trade_no))!;
+  }
+}
+
+async function recordSuccess(context: Context, client: Client, attempt: AttemptRow, channelTradeNo: string, paidAt: Date): Promise<TradeRow> {
+  const { rows } = await client.query<AttemptRow>(
+    `update pay_attempts set status = 'SUCCEEDED', channel_trade_no = $2, failure_code = null, failure_message = null, finished_at = now(), updated_at = now()
+     where attempt_no = $1 and status <> 'SUCCEEDED' returning *`,
+    [attempt.attempt_no, channelTradeNo],
+  );
+  if (rows.length === 0) return (await repository.findTradeByNo(client, attempt.trade_no))!; // recorded before
+  await cancelJob(client, jobKeys.payQuery(attempt.attempt_no));
+  await recordEvent(client, 'pay_attempt', attempt.attempt_no, 'pay_attempt.succeeded', { trade_no: attempt.trade_no, channel_trade_no: channelTradeNo });
+
+  const paid = await repository.markTradePaid(client, attempt, channelTradeNo, paidAt);
+  if (paid) {
+    await context.ledger.post(client, {
+      kind: 'PAYMENT', reference: attempt.attempt_no, currency: attempt.currency, description: `trade ${attempt.trade_no}`,
+      entries: [
+        { account: channelClearing(attempt.channel, attempt.currency), side: 'DEBIT', amountMinor: attempt.amount_minor },
+        { account: merchantPending(paid.merchant_id, attempt.currency), side: 'CREDIT', amountMinor: attempt.amount_minor },
+      ],
+    });
+    await cancelJob(client, jobKeys.expire(paid.trade_no));
+    await recordEvent(client, 'trade', paid.trade_no, 'trade.paid', { attempt_no: attempt.attempt_no, channel: attempt.channel, amount_minor: attempt.amount_minor });
+    await notifyTrade(context, client, paid);
+    return paid;
+  }
+  return recordLateSuccess(context, client, attempt);
+}
+
+/**
+ * The channel took money for a trade that is no longer waiting (closed, or paid by another attempt).
+ * The money is real: book it to suspense, flag a discrepancy for operators, and return it to the payer.
+ */
+async function recordLateSuccess(context: Context, client: Client, attempt: AttemptRow): Promise<TradeRow> {
+  const trade = (await repository.findTradeByNo(client, attempt.trade_no))!;
+  context.log.warn({ trade_no: trade.trade_no, attempt_no: attempt.attempt_no, trade_status: trade.status }, 'late channel success; reversing');
+  await context.ledger.post(client, {
+    kind: 'PAYMENT_UNMATCHED', reference: attempt.attempt_no, currency: attempt.currency, description: `late success on trade ${trade.trade_no}`,
+    entries: [
+      { account: channelClearing(attempt.channel, attempt.currency), side: 'DEBIT', amountMinor: attempt.amount_minor },
+      { account: platformSuspense(attempt.currency), side: 'CREDIT', amountMinor: attempt.amount_minor },
+    ],
+  });
+  await repository.insertDiscrepancy(client, {
+    kind: 'LATE_SUCCESS', tradeNo: trade.trade_no, recordNo: attempt.attempt_no, amountMinor: attempt.amount_minor, currency: attempt.currency,
+    detail: `the channel reported success after the trade was ${trade.status}; the payment is refunded automatically`,
+  });
+  const reversal = await repository.insertRefund(client, {
+    tradeNo: trade.trade_no, appId: trade.app_id, outRequestNo: `REVERSAL-${attempt.attempt_no}`, kind: 'REVERSAL', attemptNo: attempt.attempt_no,
+    channel: attempt.channel, amountMinor: attempt.amount_minor, currency: attempt.currency, reason: 'late payment on a trade that no longer accepts it',
+  });
+  await recordEvent(client, 'refund', reversal.refund_no, 'refund.created', { trade_no: trade.trade_no, kind: 'REVERSAL', amount_minor: attempt.amount_minor });
+  // The refund is sent by its job, outside this transaction.
+  await enqueue(client, 'refund.query', { refund_no: reversal.refund_no }, { jobKey: jobKeys.refundQuery(reversal.refund_no) });
+  return trade;
+}
+
+/** Applies what a channel said about a refund; guarded like recordPayOutcome. */
+export async function recordRefundOutcome(context: Context, refund: RefundRow, result: ChannelRefundQueryResult): Promise<RefundRow> {
+  const log = context.log.child({ trade_no: refund.trade_no, refund_no: refund.refund_no });
+  if (result.status === 'SUCCEEDED' && (result.amountMinor !== refund.amount_minor || result.currency !== refund.currency)) {
+    log.error({ channel_amount: result.amountMinor.toString() }, 'channel refund amount mismatch; left for reconciliation');
+    return refund;
+  }
+  if (result.status !== 'SUCCEEDED' && result.status !== 'FAILED') {
+    if (result.status === 'PENDING' && result.channelRefundNo) {
+      await context.pool.query('update refunds set channel_refund_no = $2, updated_at = now() where refund_no = $1', [refund.refund_no, result.channelRefundNo]);
+    }
+    return (await repository.findRefundByNo(context.pool, refund.refund_no))!;
+  }
+  return withTransaction(context.pool, async (client) => {
+    const succeeded = result.status === 'SUCCEEDED';
+    const finished = await repository.finishRefund(client, refund.refund_no, succeeded ? 'REFUND_SUCCESS' : 'REFUND_FAILED', {
+      channelRefundNo: succeeded ? result.channelRefundNo : null,
+      failureCode: succeeded ? null : result.code,
+      failureMessage: succeeded ? null : result.message,
+    });
+    if (!finished) return (await repository.findRefundByNo(client, refund.refund_no))!;
+    await cancelJob(client, jobKeys.refundQuery(refund.refund_no));
+    await recordEvent(client, 'refund', refund.refund_no, succeeded ? 'refund.succeeded' : 'refund.failed', { trade_no: refund.trade_no, amount_minor: refund.amount_minor });
+    const trade = await applyRefundToTrade(context, client, finished, succeeded);
+    if (finished.kind === 'MERCHANT') {
+      await enqueueNotification(client, {
+        appId: trade.app_id, notifyType: 'refund_status_sync', tradeNo: trade.trade_no, refundNo: finished.refund_no,
+        url: trade.notify_url ?? (await appNotifyUrl(client, trade.app_id)),
+        fields: { ...tradeFields(createPresenter(context.config.TONGBAO_TIMEZONE), trade), ...compact(refundFields(createPresenter(context.config.TONGBAO_TIMEZONE), finished, trade)) },
+      });
+    }
+    log.info({ status: finished.status }, 'refund finished');
+    return finished;
+  });
+}
+
+async function applyRefundToTrade(context: Context, client: Client, refund: RefundRow, succeeded: boolean): Promise<TradeRow> {
+  if (refund.kind === 'REVERSAL') {
+    if (succeeded) {
+      await context.ledger.post(client, {
+        kind: 'REFUND', reference: refund.refund_no, currency: refund.currency, description: `reversal of late payment ${refund.attempt_no}`,
+        entries: [
+          { account: platformSuspense(refund.currency), side: 'DEBIT', amountMinor: refund.amount_minor },
+          { account: channelClearing(refund.channel, refund.currency), side: 'CREDIT', amountMinor: refund.amount_minor },
+        ],
+      });
+      await client.query(
+        "update discrepancies set status = 'RESOLVED', resolved_at = now(), detail = detail || ' (reversed by refund ' || $2 || ')' where kind = 'LATE_SUCCESS' and record_no = $1",
+        [refund.attempt_no, refund.refund_no],
+      );
+    }
+    return (await repository.findTradeByNo(client, refund.trade_no))!;
+  }
+  if (!succeeded) {
+    await repository.releaseRefund(client, refund.trade_no, refund.amount_minor);
+    return (await repository.findTradeByNo(client, refund.trade_no))!;
+  }
+  const trade = await repository.completeRefundOnTrade(client, refund.trade_no, refund.amount_minor);
+  await context.ledger.post(client, {
+    kind: 'REFUND', reference: refund.refund_no, currency: refund.currency, description: `refund of trade ${refund.trade_no}`,
+    entries: [
+      { account: merchantPending(trade.merchant_id, refund.currency), side: 'DEBIT', amountMinor: refund.amount_minor },
+      { account: channelClearing(refund.channel, refund.currency), side: 'CREDIT', amountMinor: refund.amount_minor },
+    ],
+  });
+  if (trade.status === 'TRADE_CLOSED') await recordEvent(client, 'trade', trade.trade_no, 'trade.closed', { reason: 'FULL_REFUND' });
+  return trade;
+}

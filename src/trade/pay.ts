@@ -1,0 +1,119 @@
+import { addSeconds, now } from '../clock.js';
+import type { ChannelAdapter, ChannelPayResult } from '../channels/types.js';
+import type { Context } from '../context.js';
+import { isUniqueViolation, withTransaction } from '../db/pool.js';
+import { errors, fail } from '../errors.js';
+import { recordEvent } from '../events/index.js';
+import { enqueue } from '../jobs/index.js';
+import type { GatewayAppRow } from '../merchant/index.js';
+import { closeLockedTrade } from './close.js';
+import { createTrade, type CreateTradeInput } from './create.js';
+import { compensationScheduleSeconds, jobKeys, recordPayOutcome } from './outcomes.js';
+import * as repository from './repository.js';
+import type { AttemptRow, TradeRow } from './repository.js';
+
+export interface PayInput extends Partial<CreateTradeInput> {
+  trade_no?: string | undefined;
+  channel: string;
+}
+
+export interface PayOutcome {
+  trade: TradeRow;
+  attempt: AttemptRow | null;
+  /** What the channel answered this time; null when the trade was already paid and nothing was sent. */
+  result: ChannelPayResult | null;
+}
+
+export function channelNotifyUrl(context: Context, channel: string): string {
+  return `${context.urls.publicUrl}/channels/${channel}/notify`;
+}
+
+function requireChannel(context: Context, name: string, currency: string): ChannelAdapter {
+  const channel = context.channels.get(name);
+  if (!channel) fail(errors.channelNotSupported, `channel ${name} is not enabled; enabled: ${context.channels.names().join(', ') || 'none'}`);
+  if (!channel.capabilities.currencies.includes(currency)) fail(errors.channelNotSupported, `channel ${name} does not take ${currency}`);
+  return channel;
+}
+
+async function findOrCreate(context: Context, app: GatewayAppRow, input: PayInput, commonNotifyUrl: string | null): Promise<TradeRow> {
+  if (input.trade_no === undefined && input.out_trade_no === undefined) fail(errors.missingParameter, 'out_trade_no or trade_no is required');
+  const existing = await repository.findTrade(context.pool, app.app_id, { tradeNo: input.trade_no, outTradeNo: input.out_trade_no });
+  const createFields = input.total_amount !== undefined || input.subject !== undefined;
+  if (!createFields) {
+    if (!existing) fail(errors.tradeNotExist, `no trade ${input.trade_no ?? input.out_trade_no} for this app`);
+    return existing;
+  }
+  if (input.trade_no !== undefined && !existing) fail(errors.tradeNotExist, `no trade ${input.trade_no} for this app`);
+  if (input.out_trade_no === undefined) fail(errors.missingParameter, 'out_trade_no is required to create and pay in one call');
+  if (input.total_amount === undefined) fail(errors.missingParameter, 'total_amount is required to create and pay in one call');
+  if (input.subject === undefined) fail(errors.missingParameter, 'subject is required to create and pay in one call');
+  // createTrade returns the existing trade when the parameters agree and refuses when they differ.
+  const { trade } = await createTrade(context, app, input as CreateTradeInput, commonNotifyUrl);
+  return trade;
+}
+
+/**
+ * Starts an attempt: the trade row is locked, must still be waiting and unexpired, and no other attempt
+ * may be at the channel (the in-progress marker is a unique index). A compensation query is scheduled in
+ * the same transaction, so a crash between the channel call and recording its answer loses nothing.
+ */
+async function startAttempt(context: Context, trade: TradeRow, channel: ChannelAdapter): Promise<AttemptRow> {
+  try {
+    return await withTransaction(context.pool, async (client) => {
+      const locked = (await repository.findTradeByNo(client, trade.trade_no, true))!;
+      if (locked.status === 'TRADE_CLOSED') fail(errors.tradeHasClose, `trade ${trade.trade_no} is closed`);
+      if (locked.status !== 'WAIT_BUYER_PAY') fail(errors.tradeHasSuccess, `trade ${trade.trade_no} is already paid`);
+      if (locked.expires_at <= now()) {
+        await closeLockedTrade(context, client, locked, 'EXPIRED');
+        return undefined;
+      }
+      const attempt = await repository.insertAttempt(client, trade.trade_no, channel.name, locked.total_amount_minor, locked.currency);
+      await recordEvent(client, 'pay_attempt', attempt.attempt_no, 'pay_attempt.started', { trade_no: trade.trade_no, channel: channel.name });
+      await enqueue(client, 'trade.pay.query', { attempt_no: attempt.attempt_no }, {
+        runAt: addSeconds(now(), compensationScheduleSeconds[0]!), jobKey: jobKeys.payQuery(attempt.attempt_no),
+      });
+      return attempt;
+    }) ?? fail(errors.tradeHasClose, `trade ${trade.trade_no} expired at ${trade.expires_at.toISOString()} and is closed`);
+  } catch (error) {
+    if (isUniqueViolation(error, 'pay_attempts_one_in_flight')) {
+      fail(errors.payInProgress, `trade ${trade.trade_no} has a payment attempt in progress; query the trade for its result`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * tongbao.trade.pay: create-if-needed, record an attempt, call the channel outside any transaction,
+ * and record its answer. Paying a trade that is already paid returns it unchanged (the call is idempotent).
+ */
+export async function payTrade(context: Context, app: GatewayAppRow, input: PayInput, commonNotifyUrl: string | null): Promise<PayOutcome> {
+  const trade = await findOrCreate(context, app, input, commonNotifyUrl);
+  if (trade.status === 'TRADE_SUCCESS' || trade.status === 'TRADE_FINISHED') return { trade, attempt: null, result: null };
+  if (trade.status === 'TRADE_CLOSED') fail(errors.tradeHasClose, `trade ${trade.trade_no} is closed`);
+  const channel = requireChannel(context, input.channel, trade.currency);
+  if (channel.capabilities.maxAmountMinor !== null && trade.total_amount_minor > channel.capabilities.maxAmountMinor) {
+    fail(errors.channelNotSupported, `channel ${channel.name} takes at most ${channel.capabilities.maxAmountMinor} minor units`);
+  }
+
+  const attempt = await startAttempt(context, trade, channel);
+  const log = context.log.child({ trade_no: trade.trade_no, attempt_no: attempt.attempt_no, channel: channel.name });
+  log.info('calling channel');
+  let result: ChannelPayResult;
+  try {
+    result = await channel.pay({
+      attemptNo: attempt.attempt_no,
+      tradeNo: trade.trade_no,
+      amountMinor: attempt.amount_minor,
+      currency: attempt.currency,
+      subject: trade.subject,
+      expiresAt: trade.expires_at,
+      notifyUrl: channelNotifyUrl(context, channel.name),
+    });
+  } catch (error) {
+    // An adapter must not throw, but if one does the money may have moved: treat it as unknown.
+    log.error({ err: error }, 'channel adapter threw');
+    result = { status: 'UNKNOWN', reason: (error as Error).message };
+  }
+  const updated = await recordPayOutcome(context, attempt, result);
+  return { trade: updated, attempt, result };
+}

@@ -1,0 +1,93 @@
+import { addSeconds, now } from '../clock.js';
+import type { ChannelRefundResult } from '../channels/types.js';
+import type { Context } from '../context.js';
+import { isUniqueViolation, withTransaction } from '../db/pool.js';
+import { errors, fail } from '../errors.js';
+import { recordEvent } from '../events/index.js';
+import { enqueue } from '../jobs/index.js';
+import { formatAmount, parseAmount } from '../shared/money.js';
+import { channelNotifyUrl } from './pay.js';
+import { compensationScheduleSeconds, jobKeys, recordRefundOutcome } from './outcomes.js';
+import * as repository from './repository.js';
+import type { RefundRow, TradeRow } from './repository.js';
+
+export interface RefundInput {
+  refund_amount: string | number;
+  out_request_no: string;
+  refund_reason?: string | undefined;
+}
+
+function sameRefund(existing: RefundRow, amountMinor: bigint, trade: TradeRow): RefundRow {
+  if (existing.amount_minor !== amountMinor) {
+    fail(errors.refundRequestConflict, `out_request_no ${existing.out_request_no} was used for a refund of ${formatAmount(existing.amount_minor, trade.currency)}`);
+  }
+  return existing;
+}
+
+/** Reserves the amount and writes the refund in one transaction; the channel is called afterwards. */
+async function startRefund(context: Context, trade: TradeRow, input: RefundInput, amountMinor: bigint): Promise<RefundRow> {
+  return withTransaction(context.pool, async (client) => {
+    const reserved = await repository.reserveRefund(client, trade.trade_no, amountMinor);
+    if (!reserved) {
+      const current = (await repository.findTradeByNo(client, trade.trade_no))!;
+      if (current.status !== 'TRADE_SUCCESS') fail(errors.tradeNotAllowRefund, `trade ${trade.trade_no} is ${current.status} and cannot be refunded`);
+      const remaining = current.paid_amount_minor - current.refund_reserved_minor;
+      fail(errors.refundAmountExceeded, `refund_amount is above what remains refundable: ${formatAmount(remaining, trade.currency)} ${trade.currency}`);
+    }
+    const refund = await repository.insertRefund(client, {
+      tradeNo: trade.trade_no, appId: trade.app_id, outRequestNo: input.out_request_no, kind: 'MERCHANT', attemptNo: trade.paid_attempt_no!,
+      channel: trade.channel!, amountMinor, currency: trade.currency, reason: input.refund_reason ?? null,
+    });
+    await recordEvent(client, 'refund', refund.refund_no, 'refund.created', { trade_no: trade.trade_no, amount_minor: amountMinor });
+    await enqueue(client, 'refund.query', { refund_no: refund.refund_no }, {
+      runAt: addSeconds(now(), compensationScheduleSeconds[0]!), jobKey: jobKeys.refundQuery(refund.refund_no),
+    });
+    return refund;
+  });
+}
+
+/** Sends the refund to its channel; the channel's answer is data, never an exception. */
+export async function submitRefund(context: Context, refund: RefundRow, trade: TradeRow): Promise<RefundRow> {
+  const channel = context.channels.get(refund.channel);
+  if (!channel) return refund; // left processing; the compensation job retries once the channel is back
+  let result: ChannelRefundResult;
+  try {
+    result = await channel.refund({
+      refundNo: refund.refund_no,
+      attemptNo: refund.attempt_no,
+      channelTradeNo: trade.paid_attempt_no === refund.attempt_no ? trade.channel_trade_no : null,
+      amountMinor: refund.amount_minor,
+      currency: refund.currency,
+      reason: refund.reason,
+      notifyUrl: channelNotifyUrl(context, channel.name),
+    });
+  } catch (error) {
+    context.log.error({ err: error, refund_no: refund.refund_no }, 'channel adapter threw on refund');
+    result = { status: 'UNKNOWN', reason: (error as Error).message };
+  }
+  return recordRefundOutcome(context, refund, result);
+}
+
+/**
+ * tongbao.trade.refund: partial and repeated refunds, never above what was paid, idempotent on
+ * out_request_no (the same request returns the same refund; a different amount is refused).
+ */
+export async function refundTrade(context: Context, trade: TradeRow, input: RefundInput): Promise<{ refund: RefundRow; trade: TradeRow }> {
+  const parsed = parseAmount(input.refund_amount, trade.currency);
+  if (!parsed.ok) fail(errors.invalidAmount, `refund_amount ${parsed.reason}`);
+  const existing = await repository.findRefund(context.pool, trade.trade_no, input.out_request_no);
+  if (existing) return { refund: sameRefund(existing, parsed.amountMinor, trade), trade };
+  if (trade.status !== 'TRADE_SUCCESS') fail(errors.tradeNotAllowRefund, `trade ${trade.trade_no} is ${trade.status} and cannot be refunded`);
+
+  let refund: RefundRow;
+  try {
+    refund = await startRefund(context, trade, input, parsed.amountMinor);
+  } catch (error) {
+    if (!isUniqueViolation(error, 'refunds_trade_no_out_request_no_key')) throw error;
+    // A parallel call with the same out_request_no won; answer as it did.
+    const winner = (await repository.findRefund(context.pool, trade.trade_no, input.out_request_no))!;
+    return { refund: sameRefund(winner, parsed.amountMinor, trade), trade };
+  }
+  const finished = await submitRefund(context, refund, trade);
+  return { refund: finished, trade: (await repository.findTradeByNo(context.pool, trade.trade_no))! };
+}

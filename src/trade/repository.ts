@@ -1,0 +1,301 @@
+import type { Queryable } from '../db/pool.js';
+
+export type TradeStatus = 'WAIT_BUYER_PAY' | 'TRADE_SUCCESS' | 'TRADE_FINISHED' | 'TRADE_CLOSED';
+export type AttemptStatus = 'PROCESSING' | 'SUCCEEDED' | 'FAILED';
+export type RefundStatus = 'REFUND_PROCESSING' | 'REFUND_SUCCESS' | 'REFUND_FAILED';
+
+export interface TradeRow {
+  trade_no: string;
+  app_id: string;
+  merchant_id: string;
+  out_trade_no: string;
+  status: TradeStatus;
+  currency: string;
+  total_amount_minor: bigint;
+  paid_amount_minor: bigint;
+  refund_reserved_minor: bigint;
+  refunded_amount_minor: bigint;
+  subject: string;
+  body: string | null;
+  notify_url: string | null;
+  passback_params: string | null;
+  channel: string | null;
+  channel_trade_no: string | null;
+  paid_attempt_no: string | null;
+  expires_at: Date;
+  paid_at: Date | null;
+  closed_at: Date | null;
+  close_reason: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface AttemptRow {
+  attempt_no: string;
+  trade_no: string;
+  channel: string;
+  amount_minor: bigint;
+  currency: string;
+  status: AttemptStatus;
+  channel_trade_no: string | null;
+  failure_code: string | null;
+  failure_message: string | null;
+  query_count: number;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+export interface RefundRow {
+  refund_no: string;
+  trade_no: string;
+  app_id: string;
+  out_request_no: string;
+  kind: 'MERCHANT' | 'REVERSAL';
+  attempt_no: string;
+  channel: string;
+  amount_minor: bigint;
+  currency: string;
+  reason: string | null;
+  status: RefundStatus;
+  channel_refund_no: string | null;
+  failure_code: string | null;
+  failure_message: string | null;
+  query_count: number;
+  created_at: Date;
+  succeeded_at: Date | null;
+}
+
+export interface NewTrade {
+  appId: string;
+  merchantId: string;
+  outTradeNo: string;
+  currency: string;
+  totalAmountMinor: bigint;
+  subject: string;
+  body: string | null;
+  notifyUrl: string | null;
+  passbackParams: string | null;
+  expiresAt: Date;
+}
+
+/** Inserts the trade unless (app_id, out_trade_no) exists; returns undefined when it already did. */
+export async function insertTrade(client: Queryable, trade: NewTrade): Promise<TradeRow | undefined> {
+  const { rows } = await client.query<TradeRow>(
+    `insert into trades (trade_no, app_id, merchant_id, out_trade_no, status, currency, total_amount_minor, subject, body, notify_url, passback_params, expires_at)
+     values (next_business_no(), $1, $2, $3, 'WAIT_BUYER_PAY', $4, $5, $6, $7, $8, $9, $10)
+     on conflict (app_id, out_trade_no) do nothing
+     returning *`,
+    [trade.appId, trade.merchantId, trade.outTradeNo, trade.currency, trade.totalAmountMinor, trade.subject, trade.body, trade.notifyUrl, trade.passbackParams, trade.expiresAt],
+  );
+  return rows[0];
+}
+
+export interface TradeLookup {
+  tradeNo?: string | undefined;
+  outTradeNo?: string | undefined;
+}
+
+/** Finds an app's trade by trade_no or out_trade_no; a trade of another app is never found. */
+export async function findTrade(client: Queryable, appId: string, lookup: TradeLookup, lock = false): Promise<TradeRow | undefined> {
+  const { rows } = await client.query<TradeRow>(
+    `select * from trades where app_id = $1 and ($2::text is null or trade_no = $2) and ($3::text is null or out_trade_no = $3)
+     ${lock ? 'for update' : ''}`,
+    [appId, lookup.tradeNo ?? null, lookup.outTradeNo ?? null],
+  );
+  return rows[0];
+}
+
+export async function findTradeByNo(client: Queryable, tradeNo: string, lock = false): Promise<TradeRow | undefined> {
+  const { rows } = await client.query<TradeRow>(`select * from trades where trade_no = $1 ${lock ? 'for update' : ''}`, [tradeNo]);
+  return rows[0];
+}
+
+export async function insertAttempt(client: Queryable, tradeNo: string, channel: string, amountMinor: bigint, currency: string): Promise<AttemptRow> {
+  const { rows } = await client.query<AttemptRow>(
+    `insert into pay_attempts (attempt_no, trade_no, channel, amount_minor, currency, status)
+     values (next_business_no(), $1, $2, $3, $4, 'PROCESSING') returning *`,
+    [tradeNo, channel, amountMinor, currency],
+  );
+  return rows[0]!;
+}
+
+export async function findAttempt(client: Queryable, attemptNo: string): Promise<AttemptRow | undefined> {
+  const { rows } = await client.query<AttemptRow>('select * from pay_attempts where attempt_no = $1', [attemptNo]);
+  return rows[0];
+}
+
+export async function findInFlightAttempt(client: Queryable, tradeNo: string): Promise<AttemptRow | undefined> {
+  const { rows } = await client.query<AttemptRow>("select * from pay_attempts where trade_no = $1 and status = 'PROCESSING'", [tradeNo]);
+  return rows[0];
+}
+
+export async function listAttempts(client: Queryable, tradeNo: string): Promise<AttemptRow[]> {
+  const { rows } = await client.query<AttemptRow>('select * from pay_attempts where trade_no = $1 order by created_at, attempt_no', [tradeNo]);
+  return rows;
+}
+
+/** Guarded: only a PROCESSING attempt can finish, so a result recorded twice is applied once. */
+export async function finishAttempt(
+  client: Queryable,
+  attemptNo: string,
+  status: 'SUCCEEDED' | 'FAILED',
+  details: { channelTradeNo: string | null; failureCode: string | null; failureMessage: string | null },
+): Promise<AttemptRow | undefined> {
+  const { rows } = await client.query<AttemptRow>(
+    `update pay_attempts set status = $2, channel_trade_no = coalesce($3, channel_trade_no), failure_code = $4, failure_message = $5,
+            finished_at = now(), updated_at = now()
+     where attempt_no = $1 and status = 'PROCESSING' returning *`,
+    [attemptNo, status, details.channelTradeNo, details.failureCode, details.failureMessage],
+  );
+  return rows[0];
+}
+
+export async function noteAttemptPending(client: Queryable, attemptNo: string, channelTradeNo: string | null): Promise<void> {
+  await client.query(
+    "update pay_attempts set channel_trade_no = coalesce($2, channel_trade_no), updated_at = now() where attempt_no = $1 and status = 'PROCESSING'",
+    [attemptNo, channelTradeNo],
+  );
+}
+
+export async function countAttemptQuery(client: Queryable, attemptNo: string): Promise<number> {
+  const { rows } = await client.query<{ query_count: number }>(
+    'update pay_attempts set query_count = query_count + 1, updated_at = now() where attempt_no = $1 returning query_count',
+    [attemptNo],
+  );
+  return rows[0]?.query_count ?? 0;
+}
+
+/** Guarded: WAIT_BUYER_PAY -> TRADE_SUCCESS; undefined when the trade was no longer waiting. */
+export async function markTradePaid(client: Queryable, attempt: AttemptRow, channelTradeNo: string, paidAt: Date): Promise<TradeRow | undefined> {
+  const { rows } = await client.query<TradeRow>(
+    `update trades set status = 'TRADE_SUCCESS', paid_amount_minor = $2, channel = $3, channel_trade_no = $4, paid_attempt_no = $5,
+            paid_at = $6, updated_at = now()
+     where trade_no = $1 and status = 'WAIT_BUYER_PAY' returning *`,
+    [attempt.trade_no, attempt.amount_minor, attempt.channel, channelTradeNo, attempt.attempt_no, paidAt],
+  );
+  return rows[0];
+}
+
+/** Guarded: WAIT_BUYER_PAY -> TRADE_CLOSED. */
+export async function markTradeClosed(client: Queryable, tradeNo: string, reason: string): Promise<TradeRow | undefined> {
+  const { rows } = await client.query<TradeRow>(
+    `update trades set status = 'TRADE_CLOSED', closed_at = now(), close_reason = $2, updated_at = now()
+     where trade_no = $1 and status = 'WAIT_BUYER_PAY' returning *`,
+    [tradeNo, reason],
+  );
+  return rows[0];
+}
+
+/**
+ * Reserves a refund amount on a paid trade, refusing anything above what remains refundable.
+ * Concurrent refunds serialize on the trade row, so their sum can never pass the paid amount.
+ */
+export async function reserveRefund(client: Queryable, tradeNo: string, amountMinor: bigint): Promise<TradeRow | undefined> {
+  const { rows } = await client.query<TradeRow>(
+    `update trades set refund_reserved_minor = refund_reserved_minor + $2, updated_at = now()
+     where trade_no = $1 and status = 'TRADE_SUCCESS' and paid_amount_minor - refund_reserved_minor >= $2 returning *`,
+    [tradeNo, amountMinor],
+  );
+  return rows[0];
+}
+
+export async function releaseRefund(client: Queryable, tradeNo: string, amountMinor: bigint): Promise<void> {
+  await client.query(
+    'update trades set refund_reserved_minor = refund_reserved_minor - $2, updated_at = now() where trade_no = $1',
+    [tradeNo, amountMinor],
+  );
+}
+
+/** Records a refunded amount; a trade refunded in full becomes TRADE_CLOSED. */
+export async function completeRefundOnTrade(client: Queryable, tradeNo: string, amountMinor: bigint): Promise<TradeRow> {
+  const { rows } = await client.query<TradeRow>(
+    `update trades set refunded_amount_minor = refunded_amount_minor + $2,
+            status = case when refunded_amount_minor + $2 = paid_amount_minor then 'TRADE_CLOSED' else status end,
+            closed_at = case when refunded_amount_minor + $2 = paid_amount_minor then now() else closed_at end,
+            close_reason = case when refunded_amount_minor + $2 = paid_amount_minor then 'FULL_REFUND' else close_reason end,
+            updated_at = now()
+     where trade_no = $1 returning *`,
+    [tradeNo, amountMinor],
+  );
+  return rows[0]!;
+}
+
+export interface NewRefund {
+  tradeNo: string;
+  appId: string;
+  outRequestNo: string;
+  kind: RefundRow['kind'];
+  attemptNo: string;
+  channel: string;
+  amountMinor: bigint;
+  currency: string;
+  reason: string | null;
+}
+
+export async function insertRefund(client: Queryable, refund: NewRefund): Promise<RefundRow> {
+  const { rows } = await client.query<RefundRow>(
+    `insert into refunds (refund_no, trade_no, app_id, out_request_no, kind, attempt_no, channel, amount_minor, currency, reason, status)
+     values (next_business_no(), $1, $2, $3, $4, $5, $6, $7, $8, $9, 'REFUND_PROCESSING') returning *`,
+    [refund.tradeNo, refund.appId, refund.outRequestNo, refund.kind, refund.attemptNo, refund.channel, refund.amountMinor, refund.currency, refund.reason],
+  );
+  return rows[0]!;
+}
+
+export async function findRefund(client: Queryable, tradeNo: string, outRequestNo: string): Promise<RefundRow | undefined> {
+  const { rows } = await client.query<RefundRow>('select * from refunds where trade_no = $1 and out_request_no = $2', [tradeNo, outRequestNo]);
+  return rows[0];
+}
+
+export async function findRefundByNo(client: Queryable, refundNo: string): Promise<RefundRow | undefined> {
+  const { rows } = await client.query<RefundRow>('select * from refunds where refund_no = $1', [refundNo]);
+  return rows[0];
+}
+
+export async function listRefunds(client: Queryable, tradeNo: string): Promise<RefundRow[]> {
+  const { rows } = await client.query<RefundRow>('select * from refunds where trade_no = $1 order by created_at, refund_no', [tradeNo]);
+  return rows;
+}
+
+/** Guarded: only a processing refund can finish. */
+export async function finishRefund(
+  client: Queryable,
+  refundNo: string,
+  status: 'REFUND_SUCCESS' | 'REFUND_FAILED',
+  details: { channelRefundNo: string | null; failureCode: string | null; failureMessage: string | null },
+): Promise<RefundRow | undefined> {
+  const { rows } = await client.query<RefundRow>(
+    `update refunds set status = $2, channel_refund_no = coalesce($3, channel_refund_no), failure_code = $4, failure_message = $5,
+            succeeded_at = case when $2 = 'REFUND_SUCCESS' then now() else null end, updated_at = now()
+     where refund_no = $1 and status = 'REFUND_PROCESSING' returning *`,
+    [refundNo, status, details.channelRefundNo, details.failureCode, details.failureMessage],
+  );
+  return rows[0];
+}
+
+export async function countRefundQuery(client: Queryable, refundNo: string): Promise<number> {
+  const { rows } = await client.query<{ query_count: number }>(
+    'update refunds set query_count = query_count + 1, updated_at = now() where refund_no = $1 returning query_count',
+    [refundNo],
+  );
+  return rows[0]?.query_count ?? 0;
+}
+
+export async function insertDiscrepancy(
+  client: Queryable,
+  discrepancy: { kind: string; tradeNo: string; recordNo: string; amountMinor: bigint; currency: string; detail: string },
+): Promise<boolean> {
+  const { rowCount } = await client.query(
+    `insert into discrepancies (kind, trade_no, record_no, amount_minor, currency, detail) values ($1, $2, $3, $4, $5, $6)
+     on conflict (kind, record_no) do nothing`,
+    [discrepancy.kind, discrepancy.tradeNo, discrepancy.recordNo, discrepancy.amountMinor, discrepancy.currency, discrepancy.detail],
+  );
+  return rowCount === 1;
+}
+
+export async function listDiscrepancies(client: Queryable, status: 'OPEN' | 'RESOLVED' | undefined, limit: number, offset: number) {
+  const { rows } = await client.query(
+    'select * from discrepancies where ($1::text is null or status = $1) order by discrepancy_id desc limit $2 offset $3',
+    [status ?? null, limit, offset],
+  );
+  return rows;
+}

@@ -1,0 +1,80 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { AlipaySdk } from 'alipay-sdk';
+import type { DemoCredentials } from '../../src/bootstrap.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startTongbao, type Instance } from '../../src/runtime.js';
+import { createFreshDatabase } from './database.js';
+
+export interface TestInstance {
+  instance: Instance;
+  url: string;
+  demo: DemoCredentials;
+  databaseUrl: string;
+  dataDir: string;
+  /** The official alipay-sdk client configured for the demo app (or the given credentials). */
+  sdk(credentials?: { appId: string; privateKey: string }): AlipaySdk;
+  admin<T = any>(method: string, pathName: string, body?: unknown): Promise<{ status: number; body: T }>;
+  query<T extends Record<string, unknown> = Record<string, any>>(sql: string, params?: unknown[]): Promise<T[]>;
+  stop(): Promise<void>;
+}
+
+/** Starts a whole Tongbao (api + worker + sandbox bank) on a fresh database and a fresh data folder. */
+export async function startTestInstance(overrides: Record<string, string> = {}): Promise<TestInstance> {
+  const database = await createFreshDatabase();
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'tongbao-test-'));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: database.url,
+    TONGBAO_DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    TONGBAO_SANDBOX_PORT: '0',
+    TONGBAO_WORKER_POLL_INTERVAL_MS: '100',
+    TONGBAO_CHANNEL_TIMEOUT_MS: '3000',
+    TONGBAO_DB_POOL_SIZE: '30',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...overrides,
+  });
+  const instance = await startTongbao(config, 'all', createLogger(config.LOG_LEVEL));
+  const demo = JSON.parse(readFileSync(path.join(dataDir, 'demo-app.json'), 'utf8')) as DemoCredentials;
+  const url = instance.url!;
+  return {
+    instance,
+    url,
+    demo,
+    databaseUrl: database.url,
+    dataDir,
+    sdk(credentials) {
+      return new AlipaySdk({
+        appId: credentials?.appId ?? demo.app_id,
+        privateKey: credentials?.privateKey ?? demo.app_private_key,
+        alipayPublicKey: demo.platform_public_key,
+        gateway: `${url}/gateway.do`,
+        signType: 'RSA2',
+        keyType: 'PKCS8',
+        timeout: 30_000,
+      });
+    },
+    async admin(method, pathName, body) {
+      const response = await fetch(`${url}/admin${pathName}`, {
+        method,
+        headers: { authorization: `Bearer ${instance.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    },
+    async query(sql, params = []) {
+      const { rows } = await instance.context.pool.query(sql, params);
+      return rows;
+    },
+    async stop() {
+      await instance.stop();
+      await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

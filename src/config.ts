@@ -24,6 +24,7 @@ const ConfigSchema = Type.Object({
   TONGBAO_CHANNEL_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000 }),
   TONGBAO_NOTIFY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
   TONGBAO_NOTIFY_RETRY_SECONDS: Type.String({ pattern: '^\\d+(\\.\\d+)?(,\\d+(\\.\\d+)?){0,19}$', default: '10,30,60,300,900,1800,3600,7200,21600,54000' }),
+  TONGBAO_COMPENSATION_RETRY_SECONDS: Type.String({ pattern: '^\\d+(\\.\\d+)?(,\\d+(\\.\\d+)?){0,29}$', default: '10,30,60,300,900,1800,3600,7200,21600,43200,86400' }),
   TONGBAO_WORKER_POLL_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 60000, default: 1000 }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)), { default: 'info' }),
 });
@@ -32,6 +33,8 @@ export type Config = Static<typeof ConfigSchema> & {
   dataDir: string;
   /** Delays before each retry of a merchant notification, in seconds; after the last, it expires. */
   notifyRetrySeconds: number[];
+  /** Widening delays of compensation queries for pending channel results, in seconds; past the last, operators are alerted. */
+  compensationRetrySeconds: number[];
 };
 
 export class ConfigError extends Error {
@@ -71,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...config,
     dataDir: path.resolve(config.TONGBAO_DATA_DIR),
     notifyRetrySeconds: config.TONGBAO_NOTIFY_RETRY_SECONDS.split(',').map(Number),
+    compensationRetrySeconds: config.TONGBAO_COMPENSATION_RETRY_SECONDS.split(',').map(Number),
   };
 }
 

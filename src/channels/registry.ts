@@ -2,9 +2,9 @@ import type { ChannelAdapter } from './types.js';
 
 /** The channels this instance can use, by name. Adapters are built at start from channel_configs. */
 export class ChannelRegistry {
-  private readonly adapters = new Map<string, ChannelAdapter & { close?: () => Promise<void> }>();
+  private readonly adapters = new Map<string, ChannelAdapter & { dispose?: () => Promise<void> }>();
 
-  register(adapter: ChannelAdapter & { close?: () => Promise<void> }): void {
+  register(adapter: ChannelAdapter & { dispose?: () => Promise<void> }): void {
     this.adapters.set(adapter.name, adapter);
   }
 
@@ -17,6 +17,6 @@ export class ChannelRegistry {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.adapters.values()].map((adapter) => adapter.close?.()));
+    await Promise.all([...this.adapters.values()].map((adapter) => adapter.dispose?.()));
   }
 }

@@ -85,6 +85,8 @@ export type ChannelNotification =
 export interface InboundChannelRequest {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly rawBody: string;
+  /** The path of the notify URL Tongbao gave the channel, for channels that sign it. */
+  readonly path?: string;
 }
 
 export type NotificationVerification =

@@ -4,10 +4,13 @@ import { parseWallClock } from '../shared/time.js';
 import { collectParams, parseForm } from './form.js';
 import { findDuplicateKey } from './json.js';
 
-/** Common parameters of every gateway request; none of them may appear inside biz_content. */
+/**
+ * Common parameters of every gateway request; none of them may appear inside biz_content.
+ * notify_url is the exception: trade methods also take it as a business field (it wins over the common one).
+ */
 export const commonParameterNames = [
   'app_id', 'method', 'format', 'charset', 'sign_type', 'sign', 'timestamp', 'version',
-  'notify_url', 'return_url', 'app_auth_token', 'biz_content',
+  'return_url', 'app_auth_token', 'biz_content',
 ] as const;
 
 /** Business fields that identify records; like the common identifiers, they must be free of separators. */

@@ -57,6 +57,7 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
     concurrency: options.concurrency,
     pollInterval: options.pollIntervalMs,
     noHandleSignals: true,
+    crontab: '',
     taskList,
     logger: options.logger,
   });

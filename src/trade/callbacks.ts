@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Context } from '../context.js';
 import { recordPayOutcome, recordRefundOutcome } from './outcomes.js';
+import { channelNotifyUrl } from './pay.js';
 import * as repository from './repository.js';
 
 /**
@@ -16,7 +17,11 @@ export async function channelCallbackRoutes(app: FastifyInstance, options: { con
   app.post<{ Params: { channel: string } }>('/channels/:channel/notify', async (request, reply) => {
     const channel = context.channels.get(request.params.channel);
     if (!channel) return reply.code(404).send({ code: 'UNKNOWN_CHANNEL' });
-    const verification = channel.verifyNotification({ headers: request.headers, rawBody: typeof request.body === 'string' ? request.body : '' });
+    const verification = channel.verifyNotification({
+      headers: request.headers,
+      rawBody: typeof request.body === 'string' ? request.body : '',
+      path: new URL(channelNotifyUrl(context, channel.name)).pathname,
+    });
     if (!verification.ok) {
       request.log.warn({ channel: channel.name, reason: verification.reason }, 'channel callback rejected');
       const ack = channel.acknowledge(false);

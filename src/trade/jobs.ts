@@ -3,7 +3,7 @@ import type { Context } from '../context.js';
 import { withTransaction } from '../db/pool.js';
 import { enqueue, type JobHandlers } from '../jobs/index.js';
 import { closeTrade } from './close.js';
-import { compensationScheduleSeconds, jobKeys, recordPayOutcome, recordRefundOutcome } from './outcomes.js';
+import { jobKeys, recordPayOutcome, recordRefundOutcome } from './outcomes.js';
 import { submitRefund } from './refund.js';
 import * as repository from './repository.js';
 
@@ -70,7 +70,7 @@ async function scheduleNextQuery(context: Context, kind: 'payment' | 'refund', t
   const count = kind === 'payment'
     ? await repository.countAttemptQuery(context.pool, recordNo)
     : await repository.countRefundQuery(context.pool, recordNo);
-  const delay = compensationScheduleSeconds[count];
+  const delay = context.config.compensationRetrySeconds[count];
   if (delay === undefined) {
     await withTransaction(context.pool, (client) => repository.insertDiscrepancy(client, {
       kind: kind === 'payment' ? 'PAYMENT_UNRESOLVED' : 'REFUND_UNRESOLVED', tradeNo, recordNo,

@@ -16,8 +16,6 @@ export const jobKeys = {
   refundQuery: (refundNo: string) => `refund-query:${refundNo}`,
 };
 
-/** Widening schedule of compensation queries for results the channel has not given yet, in seconds. */
-export const compensationScheduleSeconds = [10, 30, 60, 300, 900, 1800, 3600, 7200, 21600, 43200, 86400];
 
 export async function notifyTrade(context: Context, client: Client, trade: TradeRow, notifyUrlFallback: string | null = null): Promise<void> {
   await enqueueNotification(client, {

@@ -8,7 +8,7 @@ import { enqueue } from '../jobs/index.js';
 import type { GatewayAppRow } from '../merchant/index.js';
 import { closeLockedTrade } from './close.js';
 import { createTrade, type CreateTradeInput } from './create.js';
-import { compensationScheduleSeconds, jobKeys, recordPayOutcome } from './outcomes.js';
+import { jobKeys, recordPayOutcome } from './outcomes.js';
 import * as repository from './repository.js';
 import type { AttemptRow, TradeRow } from './repository.js';
 
@@ -70,7 +70,7 @@ async function startAttempt(context: Context, trade: TradeRow, channel: ChannelA
       const attempt = await repository.insertAttempt(client, trade.trade_no, channel.name, locked.total_amount_minor, locked.currency);
       await recordEvent(client, 'pay_attempt', attempt.attempt_no, 'pay_attempt.started', { trade_no: trade.trade_no, channel: channel.name });
       await enqueue(client, 'trade.pay.query', { attempt_no: attempt.attempt_no }, {
-        runAt: addSeconds(now(), compensationScheduleSeconds[0]!), jobKey: jobKeys.payQuery(attempt.attempt_no),
+        runAt: addSeconds(now(), context.config.compensationRetrySeconds[0]!), jobKey: jobKeys.payQuery(attempt.attempt_no),
       });
       return attempt;
     }) ?? fail(errors.tradeHasClose, `trade ${trade.trade_no} expired at ${trade.expires_at.toISOString()} and is closed`);

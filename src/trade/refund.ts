@@ -7,7 +7,7 @@ import { recordEvent } from '../events/index.js';
 import { enqueue } from '../jobs/index.js';
 import { formatAmount, parseAmount } from '../shared/money.js';
 import { channelNotifyUrl } from './pay.js';
-import { compensationScheduleSeconds, jobKeys, recordRefundOutcome } from './outcomes.js';
+import { jobKeys, recordRefundOutcome } from './outcomes.js';
 import * as repository from './repository.js';
 import type { RefundRow, TradeRow } from './repository.js';
 
@@ -40,7 +40,7 @@ async function startRefund(context: Context, trade: TradeRow, input: RefundInput
     });
     await recordEvent(client, 'refund', refund.refund_no, 'refund.created', { trade_no: trade.trade_no, amount_minor: amountMinor });
     await enqueue(client, 'refund.query', { refund_no: refund.refund_no }, {
-      runAt: addSeconds(now(), compensationScheduleSeconds[0]!), jobKey: jobKeys.refundQuery(refund.refund_no),
+      runAt: addSeconds(now(), context.config.compensationRetrySeconds[0]!), jobKey: jobKeys.refundQuery(refund.refund_no),
     });
     return refund;
   });

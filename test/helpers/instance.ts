@@ -18,6 +18,8 @@ export interface TestInstance {
   sdk(credentials?: { appId: string; privateKey: string }): AlipaySdk;
   admin<T = any>(method: string, pathName: string, body?: unknown): Promise<{ status: number; body: T }>;
   query<T extends Record<string, unknown> = Record<string, any>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Stops this process's Tongbao and starts a new one on the same database and data folder. */
+  restart(overrides?: Record<string, string>): Promise<TestInstance>;
   stop(): Promise<void>;
 }
 
@@ -25,6 +27,10 @@ export interface TestInstance {
 export async function startTestInstance(overrides: Record<string, string> = {}): Promise<TestInstance> {
   const database = await createFreshDatabase();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tongbao-test-'));
+  return launch(database, dataDir, overrides);
+}
+
+async function launch(database: { url: string; drop(): Promise<void> }, dataDir: string, overrides: Record<string, string>): Promise<TestInstance> {
   const config = loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: database.url,
@@ -70,6 +76,10 @@ export async function startTestInstance(overrides: Record<string, string> = {}):
     async query(sql, params = []) {
       const { rows } = await instance.context.pool.query(sql, params);
       return rows;
+    },
+    async restart(newOverrides) {
+      await instance.stop();
+      return launch(database, dataDir, newOverrides ?? overrides);
     },
     async stop() {
       await instance.stop();

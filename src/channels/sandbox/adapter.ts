@@ -6,7 +6,7 @@
  * Example:
  *   const adapter = createSandboxAdapter({ baseUrl: bank.url, mchId, merchantPrivateKeyPem, bankPublicKeyPem, timeoutMs: 10_000 });
  *   const result = await adapter.pay({ attemptNo: 'A1', tradeNo: 'T1', amountMinor: 1999n, currency: 'CNY', ... });
- *   await adapter.close();
+ *   await adapter.dispose();
  */
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
@@ -48,12 +48,9 @@ export interface SandboxAdapterConfig {
 
 export type SandboxAdapter = ChannelAdapter & {
   /** Verifies a callback. `path` is the path it was posted to; without it the bank's X-Sandbox-Path header is used. */
-  verifyNotification(request: InboundChannelRequest & { readonly path?: string }): NotificationVerification;
-  /**
-   * With no argument: closes the connection pool (calls in flight finish or time out first).
-   * With an attempt number: ChannelAdapter.close, which closes that payment at the bank.
-   */
-  close(): Promise<void>;
+  verifyNotification(request: InboundChannelRequest): NotificationVerification;
+  /** Closes the connection pool (calls in flight finish or time out first). */
+  dispose(): Promise<void>;
 };
 
 export const sandboxCapabilities: ChannelCapabilities = {
@@ -132,11 +129,7 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
     return { ok: true, answer: { statusCode: result.statusCode, body: parseJson(result.text) } };
   }
 
-  // ChannelAdapter.close(attemptNo) closes a payment at the bank; close() with no argument closes the pool.
-  function close(): Promise<void>;
-  function close(attemptNo: string): Promise<ChannelCloseResult>;
-  async function close(attemptNo?: string): Promise<void | ChannelCloseResult> {
-    if (attemptNo === undefined) return agent.close();
+  async function close(attemptNo: string): Promise<ChannelCloseResult> {
     const result = await call('POST', `/v1/payments/${encodeURIComponent(attemptNo)}/close`, {});
     return result.ok ? closeResultFromAnswer(result.answer, attemptNo) : { status: 'UNKNOWN', reason: result.reason };
   }
@@ -170,7 +163,9 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
 
     close,
 
-    verifyNotification(inbound: InboundChannelRequest & { readonly path?: string }) {
+    dispose: () => agent.close(),
+
+    verifyNotification(inbound: InboundChannelRequest) {
       const reading = readSignatureHeaders(inbound.headers);
       if (!reading.ok) return { ok: false, reason: reading.reason };
       const { mchId, timestamp, timestampMs, nonce, signature } = reading.value;

@@ -140,8 +140,8 @@ describe('sandbox channel over HTTP', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(extraAdapters.map((extra) => extra.close()));
-    await adapter.close();
+    await Promise.all(extraAdapters.map((extra) => extra.dispose()));
+    await adapter.dispose();
     await bank.close();
     await receiver.close();
   });
@@ -452,7 +452,7 @@ describe('sandbox bank lifecycle', () => {
       const paid = await beforeAdapter.pay(pay('KEEP1', 2500n));
       expect(await beforeAdapter.pay(pay('KEEP6003', 6003n))).toMatchObject({ status: 'PENDING' });
       await beforeAdapter.refund({ refundNo: 'KEEPR1', attemptNo: 'KEEP1', channelTradeNo: null, amountMinor: 1000n, currency: 'USD', reason: null, notifyUrl: 'http://127.0.0.1:9/notify' });
-      await beforeAdapter.close();
+      await beforeAdapter.dispose();
       await before.close();
 
       const after = await start(dataDir);
@@ -467,7 +467,7 @@ describe('sandbox bank lifecycle', () => {
         expect(await afterAdapter.refund(refund)).toMatchObject({ status: 'FAILED', code: 'REFUND_AMOUNT_EXCEEDED' });
         expect(await afterAdapter.refund({ ...refund, refundNo: 'KEEPR3', amountMinor: 1500n })).toMatchObject({ status: 'SUCCEEDED' });
       } finally {
-        await afterAdapter.close();
+        await afterAdapter.dispose();
         await after.close();
       }
     } finally {
@@ -484,6 +484,6 @@ describe('sandbox bank lifecycle', () => {
     await bank.close();
     expect(Date.now() - startedAt).toBeLessThan(1000);
     expect(await hanging).toMatchObject({ status: 'UNKNOWN' });
-    await patient.close();
+    await patient.dispose();
   });
 });

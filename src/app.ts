@@ -21,6 +21,8 @@ export async function buildApp(context: Context, options: { adminToken: string; 
       return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: 256 * 1024,
+    // Behind a reverse proxy, the caller IP (for app IP allowlists) comes from X-Forwarded-For only when trusted.
+    trustProxy: context.config.TONGBAO_TRUST_PROXY,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
 

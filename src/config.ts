@@ -10,6 +10,7 @@ const ConfigSchema = Type.Object({
   TONGBAO_DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  TONGBAO_TRUST_PROXY: Type.Boolean({ default: false }),
   TONGBAO_PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
   TONGBAO_ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 24 })),
   TONGBAO_MASTER_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$' })),

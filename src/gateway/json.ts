@@ -58,3 +58,23 @@ export function findDuplicateKey(text: string): string | null {
 
   return readValue('');
 }
+
+/** Whether a JSON text nests arrays and objects more than `limit` levels deep; brackets inside strings do not count. */
+export function jsonNestingExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index];
+    if (inString) {
+      if (char === '\\') index++;
+      else if (char === '"') inString = false;
+    } else if (char === '"') {
+      inString = true;
+    } else if (char === '{' || char === '[') {
+      if (++depth > limit) return true;
+    } else if (char === '}' || char === ']') {
+      depth--;
+    }
+  }
+  return false;
+}

@@ -2,7 +2,7 @@ import { errors, TongbaoError, type ErrorDefinition } from '../errors.js';
 import { signTypes, type SignType } from '../shared/crypto.js';
 import { parseWallClock } from '../shared/time.js';
 import { collectParams, parseForm } from './form.js';
-import { findDuplicateKey } from './json.js';
+import { findDuplicateKey, jsonNestingExceeds } from './json.js';
 
 /**
  * Common parameters of every gateway request; none of them may appear inside biz_content.
@@ -15,6 +15,9 @@ export const commonParameterNames = [
 
 /** Business fields that identify records; like the common identifiers, they must be free of separators. */
 const identifierFields = ['out_trade_no', 'trade_no', 'out_request_no'] as const;
+
+/** Real biz_content nests a few levels (goods_detail[].x); far more is a mistake or an attack. */
+const maxBizContentDepth = 32;
 
 const specialCharacters = /[?&=\s\u0000-\u001f\u007f]/;
 
@@ -64,6 +67,11 @@ export function checkProtocol(input: ProtocolCheckInput): ProtocolCheckResult {
   if (params.charset !== undefined && params.charset.toLowerCase() !== 'utf-8') {
     return failure(errors.invalidCharset, `charset must be utf-8, got "${params.charset.slice(0, 20)}"`, method);
   }
+  // A body declared in another charset may still decode as UTF-8 by accident (and then verify): refuse it.
+  const headerCharset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(input.contentType ?? '')?.[1];
+  if (headerCharset !== undefined && !['utf-8', 'utf8'].includes(headerCharset.toLowerCase())) {
+    return failure(errors.invalidCharset, `the Content-Type charset must be utf-8, got "${headerCharset.slice(0, 20)}"`, method);
+  }
   if (!query.ok) return failure(errors.invalidEncoding, `query string: ${query.reason}`, method);
   if (!body.ok) return failure(errors.invalidEncoding, `body: ${body.reason}`, method);
 
@@ -97,6 +105,10 @@ export function checkProtocol(input: ProtocolCheckInput): ProtocolCheckResult {
       parsed = JSON.parse(params.biz_content);
     } catch {
       return failure(errors.invalidBizContent, 'biz_content is not valid JSON', method);
+    }
+    // The duplicate-key scan recurses; a bound keeps a 64 KB "[[[[..." a client error, not a stack overflow.
+    if (jsonNestingExceeds(params.biz_content, maxBizContentDepth)) {
+      return failure(errors.invalidBizContent, `biz_content is nested more than ${maxBizContentDepth} levels deep`, method);
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       return failure(errors.invalidBizContent, 'biz_content must be a JSON object', method);

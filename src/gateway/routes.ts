@@ -9,6 +9,7 @@ import type { MethodRegistry } from './methods.js';
 import { checkProtocol, responseKey } from './protocol.js';
 
 const maxBodyBytes = 64 * 1024;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * POST /gateway.do: the one signed merchant API, Alipay OpenAPI v2 compatible.
@@ -19,8 +20,16 @@ export async function gatewayRoutes(app: FastifyInstance, options: { context: Co
 
   // The gateway reads its own bodies as text: parameters must be decoded exactly once, duplicates
   // must be visible, and a wrong content type is a protocol error, not an HTTP error.
+  // Bytes that are not UTF-8 are refused here: decoding them leniently would turn them into U+FFFD and
+  // the request would fail later as a bad signature, hiding the real mistake.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxBodyBytes }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (_request, body, done) => {
+    try {
+      done(null, utf8.decode(body as Buffer));
+    } catch {
+      done(Object.assign(new Error('the body is not valid UTF-8'), { statusCode: 400 }), undefined);
+    }
+  });
 
   app.setErrorHandler(async (error, request, reply) => {
     const clientError = (error as { statusCode?: number }).statusCode !== undefined && (error as { statusCode: number }).statusCode < 500;
@@ -30,7 +39,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: { context: Co
     return sendSigned(reply, context, responseKey(undefined), errorBody(new TongbaoError(definition, detail)));
   });
 
-  app.post('/gateway.do', async (request, reply) => {
+  // Alipay's gateway also takes GET with every parameter in the query string.
+  app.route({ method: ['GET', 'POST'], url: '/gateway.do', handler: async (request, reply) => {
     const url = request.raw.url ?? '';
     const queryStart = url.indexOf('?');
     const check = checkProtocol({
@@ -80,7 +90,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: { context: Co
       log.error({ err: error }, 'gateway method failed');
       return replyError(request, reply, context, envelope.method, new TongbaoError(errors.unknownError));
     }
-  });
+  } });
 }
 
 function errorBody(error: TongbaoError): Record<string, unknown> {

@@ -5,7 +5,7 @@ import { errors, fail } from '../errors.js';
 import { recordEvent } from '../events/index.js';
 import { enqueue } from '../jobs/index.js';
 import type { GatewayAppRow } from '../merchant/index.js';
-import { formatAmount, isSupportedCurrency, parseAmount } from '../shared/money.js';
+import { currencyExponent, formatAmount, isSupportedCurrency, parseAmount } from '../shared/money.js';
 import { jobKeys } from './outcomes.js';
 import * as repository from './repository.js';
 import type { TradeRow } from './repository.js';
@@ -32,12 +32,21 @@ export function parseTimeoutExpress(text: string | undefined): number | null {
   return seconds <= maxTimeoutSeconds ? seconds : null;
 }
 
+/**
+ * The app limit is kept in hundredths of a major unit and applies to whichever currency the trade is
+ * in ("10000.00" means 10000 CNY, 10000 USD or 10000 JPY): both sides are compared in thousandths, so
+ * the currency's exponent (0, 2 or 3) cannot shift the limit by a factor of 100.
+ */
+export function aboveAppLimit(amountMinor: bigint, currency: string, limitHundredths: bigint): boolean {
+  return amountMinor * 10n ** BigInt(3 - currencyExponent(currency)) > limitHundredths * 10n;
+}
+
 /** Validates the amount against the currency and the app's per-order limit; returns minor units. */
 export function tradeAmount(app: GatewayAppRow, value: unknown, currency: string, field = 'total_amount'): bigint {
   const parsed = parseAmount(value, currency);
   if (!parsed.ok) fail(errors.invalidAmount, `${field} ${parsed.reason}`);
-  if (parsed.amountMinor > app.max_amount_minor) {
-    fail(errors.amountOverLimit, `${field} is above this app's limit of ${formatAmount(app.max_amount_minor, currency)} ${currency}`);
+  if (aboveAppLimit(parsed.amountMinor, currency, app.max_amount_minor)) {
+    fail(errors.amountOverLimit, `${field} is above this app's limit of ${formatAmount(app.max_amount_minor, 'CNY')} ${currency}`);
   }
   return parsed.amountMinor;
 }

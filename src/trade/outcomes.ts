@@ -79,6 +79,8 @@ export async function recordPayOutcome(context: Context, attempt: AttemptRow, re
 }
 
 async function recordSuccess(context: Context, client: Client, attempt: AttemptRow, channelTradeNo: string, paidAt: Date): Promise<TradeRow> {
+  // Lock order everywhere: the trade row first, then its attempts and refunds, so transactions never deadlock.
+  await repository.findTradeByNo(client, attempt.trade_no, true);
   const { rows } = await client.query<AttemptRow>(
     `update pay_attempts set status = 'SUCCEEDED', channel_trade_no = $2, failure_code = null, failure_message = null, finished_at = now(), updated_at = now()
      where attempt_no = $1 and status <> 'SUCCEEDED' returning *`,
@@ -147,6 +149,7 @@ export async function recordRefundOutcome(context: Context, refund: RefundRow, r
     return (await repository.findRefundByNo(context.pool, refund.refund_no))!;
   }
   return withTransaction(context.pool, async (client) => {
+    await repository.findTradeByNo(client, refund.trade_no, true); // the trade row first: see recordSuccess
     const succeeded = result.status === 'SUCCEEDED';
     const finished = await repository.finishRefund(client, refund.refund_no, succeeded ? 'REFUND_SUCCESS' : 'REFUND_FAILED', {
       channelRefundNo: succeeded ? result.channelRefundNo : null,

@@ -26,6 +26,8 @@ export interface Instance {
   readonly adminToken: string;
   /** Set on the first start of an empty database. */
   readonly demoCredentialsFile: string | null;
+  /** The sandbox bank this process runs, if it runs one. */
+  readonly sandboxBankUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -82,7 +84,7 @@ export async function startTongbao(config: Config, role: Role, log: Logger = cre
       cleanups.push(() => runner.stop());
     }
     log.info({ role, url, embedded_database: database.embedded }, 'tongbao started');
-    return { context, url, adminToken, demoCredentialsFile, stop };
+    return { context, url, adminToken, demoCredentialsFile, sandboxBankUrl: channels.sandboxBank?.url ?? null, stop };
   } catch (error) {
     await stop();
     throw error;

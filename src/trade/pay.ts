@@ -57,12 +57,13 @@ async function findOrCreate(context: Context, app: GatewayAppRow, input: PayInpu
  * may be at the channel (the in-progress marker is a unique index). A compensation query is scheduled in
  * the same transaction, so a crash between the channel call and recording its answer loses nothing.
  */
-async function startAttempt(context: Context, trade: TradeRow, channel: ChannelAdapter): Promise<AttemptRow> {
+async function startAttempt(context: Context, trade: TradeRow, channel: ChannelAdapter): Promise<{ attempt: AttemptRow } | { paid: TradeRow }> {
   try {
-    return await withTransaction(context.pool, async (client) => {
+    const started = await withTransaction(context.pool, async (client) => {
       const locked = (await repository.findTradeByNo(client, trade.trade_no, true))!;
       if (locked.status === 'TRADE_CLOSED') fail(errors.tradeHasClose, `trade ${trade.trade_no} is closed`);
-      if (locked.status !== 'WAIT_BUYER_PAY') fail(errors.tradeHasSuccess, `trade ${trade.trade_no} is already paid`);
+      // Another call paid it since we looked: answer as that call did.
+      if (locked.status !== 'WAIT_BUYER_PAY') return { paid: locked };
       if (locked.expires_at <= now()) {
         await closeLockedTrade(context, client, locked, 'EXPIRED');
         return undefined;
@@ -72,8 +73,9 @@ async function startAttempt(context: Context, trade: TradeRow, channel: ChannelA
       await enqueue(client, 'trade.pay.query', { attempt_no: attempt.attempt_no }, {
         runAt: addSeconds(now(), context.config.compensationRetrySeconds[0]!), jobKey: jobKeys.payQuery(attempt.attempt_no),
       });
-      return attempt;
-    }) ?? fail(errors.tradeHasClose, `trade ${trade.trade_no} expired at ${trade.expires_at.toISOString()} and is closed`);
+      return { attempt };
+    });
+    return started ?? fail(errors.tradeHasClose, `trade ${trade.trade_no} expired at ${trade.expires_at.toISOString()} and is closed`);
   } catch (error) {
     if (isUniqueViolation(error, 'pay_attempts_one_in_flight')) {
       fail(errors.payInProgress, `trade ${trade.trade_no} has a payment attempt in progress; query the trade for its result`);
@@ -95,7 +97,9 @@ export async function payTrade(context: Context, app: GatewayAppRow, input: PayI
     fail(errors.channelNotSupported, `channel ${channel.name} takes at most ${channel.capabilities.maxAmountMinor} minor units`);
   }
 
-  const attempt = await startAttempt(context, trade, channel);
+  const started = await startAttempt(context, trade, channel);
+  if ('paid' in started) return { trade: started.paid, attempt: null, result: null };
+  const { attempt } = started;
   const log = context.log.child({ trade_no: trade.trade_no, attempt_no: attempt.attempt_no, channel: channel.name });
   log.info('calling channel');
   let result: ChannelPayResult;

@@ -5,7 +5,7 @@ import { AlipaySdk } from 'alipay-sdk';
 import type { DemoCredentials } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { startTongbao, type Instance } from '../../src/runtime.js';
+import { startTongbao, type Instance, type Role } from '../../src/runtime.js';
 import { createFreshDatabase } from './database.js';
 
 export interface TestInstance {
@@ -30,10 +30,10 @@ export async function startTestInstance(overrides: Record<string, string> = {}):
   return launch(database, dataDir, overrides);
 }
 
-async function launch(database: { url: string; drop(): Promise<void> }, dataDir: string, overrides: Record<string, string>): Promise<TestInstance> {
-  const config = loadConfig({
+function testConfig(databaseUrl: string, dataDir: string, overrides: Record<string, string>) {
+  return loadConfig({
     NODE_ENV: 'test',
-    DATABASE_URL: database.url,
+    DATABASE_URL: databaseUrl,
     TONGBAO_DATA_DIR: dataDir,
     HOST: '127.0.0.1',
     PORT: '0',
@@ -44,6 +44,19 @@ async function launch(database: { url: string; drop(): Promise<void> }, dataDir:
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
   });
+}
+
+/**
+ * Starts another Tongbao process role (api or worker) on the same database and data folder as `base`,
+ * talking to base's sandbox bank: several processes sharing one database, as in production.
+ */
+export async function startSibling(base: TestInstance, role: Role, overrides: Record<string, string> = {}): Promise<Instance> {
+  const config = testConfig(base.databaseUrl, base.dataDir, { TONGBAO_SANDBOX_URL: base.instance.sandboxBankUrl!, ...overrides });
+  return startTongbao(config, role, createLogger(config.LOG_LEVEL));
+}
+
+async function launch(database: { url: string; drop(): Promise<void> }, dataDir: string, overrides: Record<string, string>): Promise<TestInstance> {
+  const config = testConfig(database.url, dataDir, overrides);
   const instance = await startTongbao(config, 'all', createLogger(config.LOG_LEVEL));
   const demo = JSON.parse(readFileSync(path.join(dataDir, 'demo-app.json'), 'utf8')) as DemoCredentials;
   const url = instance.url!;

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('applies defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ PORT: 8080, TONGBAO_TIMEZONE: 'Asia/Shanghai', TONGBAO_SANDBOX: 'on', NODE_ENV: 'development' });
+    expect(config.notifyRetrySeconds).toEqual([10, 30, 60, 300, 900, 1800, 3600, 7200, 21600, 54000]);
+    expect(config.DATABASE_URL).toBeUndefined();
+  });
+
+  it('names every bad value with what was given', () => {
+    try {
+      loadConfig({ PORT: '99999', TONGBAO_SANDBOX: 'maybe', DATABASE_URL: 'mysql://x', TONGBAO_NOTIFY_RETRY_SECONDS: '10,abc' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const text = (error as ConfigError).message;
+      expect(text).toContain('PORT: must be <= 65535 (got "99999")');
+      expect(text).toContain('TONGBAO_SANDBOX');
+      expect(text).toContain('DATABASE_URL');
+      expect(text).toContain('TONGBAO_NOTIFY_RETRY_SECONDS');
+    }
+  });
+
+  it('refuses an unknown time zone and production without secrets', () => {
+    expect(() => loadConfig({ TONGBAO_TIMEZONE: 'Mars/Olympus' })).toThrow(/TONGBAO_TIMEZONE/);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/TONGBAO_ADMIN_TOKEN: required/);
+  });
+});

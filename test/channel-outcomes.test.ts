@@ -121,6 +121,23 @@ describe('channel outcomes', () => {
     expect(await tradeOf('outcome-expire-2')).toMatchObject({ status: 'TRADE_CLOSED', close_reason: 'EXPIRED' });
   });
 
+  it('the periodic sweep expires overdue orders and resumes queries a crash left unscheduled', async () => {
+    const created = await t.sdk().exec('tongbao.trade.create', { bizContent: { out_trade_no: 'outcome-sweep-expire', total_amount: '3.00', subject: 'x' } }, { validateSign: true });
+    await t.query("update trades set expires_at = now() - interval '1 second' where trade_no = $1", [created.tradeNo]);
+
+    // A hanging charge: the answer is unknown and a compensation query is scheduled...
+    const unknown = await pay('outcome-sweep-query', '50.05');
+    expect(unknown.code).toBe('20000');
+    const [attempt] = await t.query("select a.attempt_no from pay_attempts a join trades tr using (trade_no) where tr.out_trade_no = 'outcome-sweep-query'");
+    // ...then lost, as if the process died before scheduling it, and the attempt looks old.
+    await t.query("select graphile_worker.remove_job('pay-query:' || $1)", [attempt!.attempt_no]);
+    await t.query("update pay_attempts set updated_at = now() - interval '1 minute' where attempt_no = $1", [attempt!.attempt_no]);
+
+    await t.query("select graphile_worker.add_job('trade.sweep', '{}'::json)");
+    expect((await until(() => tradeOf('outcome-sweep-expire'), (row) => row.status === 'TRADE_CLOSED')).close_reason).toBe('EXPIRED');
+    expect((await until(() => tradeOf('outcome-sweep-query'), (row) => row.status === 'TRADE_SUCCESS')).paid_amount_minor).toBe(5005n);
+  });
+
   it('a late channel success on a closed order is booked to suspense, flagged and reversed, never lost', async () => {
     const declined = await pay('outcome-late', '40.04');
     expect(declined.subCode).toBe('ACQ.PAYMENT_FAIL');

@@ -7,10 +7,24 @@ import { packageRoot } from '../shared/paths.js';
 
 /**
  * Applies Tongbao's versioned SQL migrations (migrations/*.sql) and the job queue's own schema.
- * node-pg-migrate holds an advisory lock, so several processes starting at once migrate safely.
+ * Several processes starting at once migrate one after another under an advisory lock.
  */
 export async function migrate(databaseUrl: string, pool: Pool, log: Logger): Promise<void> {
+  // node-pg-migrate gives up when another process holds its lock; Tongbao processes starting together
+  // should wait their turn instead, so a blocking advisory lock serializes them and the runner takes none.
+  const lockClient = await pool.connect();
+  try {
+    await lockClient.query("select pg_advisory_lock(hashtext('tongbao.migrate'))");
+    await runMigrations(databaseUrl, pool, log);
+  } finally {
+    await lockClient.query("select pg_advisory_unlock(hashtext('tongbao.migrate'))").catch(() => undefined);
+    lockClient.release();
+  }
+}
+
+async function runMigrations(databaseUrl: string, pool: Pool, log: Logger): Promise<void> {
   const applied = await runner({
+    noLock: true,
     databaseUrl,
     dir: path.join(packageRoot(), 'migrations'),
     migrationsTable: 'schema_migrations',

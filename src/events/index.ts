@@ -19,6 +19,27 @@ export async function recordEvent(
   );
 }
 
+export interface EventRecord {
+  aggregateType: AggregateType;
+  aggregateId: string;
+  eventType: string;
+  payload: Record<string, unknown>;
+}
+
+/** Records several state changes of one transaction in one statement. */
+export async function recordEvents(client: Queryable, events: readonly EventRecord[]): Promise<void> {
+  await client.query(
+    `insert into events (aggregate_type, aggregate_id, event_type, payload)
+     select * from unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])`,
+    [
+      events.map((event) => event.aggregateType),
+      events.map((event) => event.aggregateId),
+      events.map((event) => event.eventType),
+      events.map((event) => JSON.stringify(event.payload, jsonBigint)),
+    ],
+  );
+}
+
 export function jsonBigint(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
 }

@@ -1,4 +1,4 @@
-import { run, type Logger as WorkerLogger, type Runner, type Task } from 'graphile-worker';
+import { parseCronItems, run, type Logger as WorkerLogger, type Runner, type Task } from 'graphile-worker';
 import type { Pool, Queryable } from '../db/pool.js';
 
 /** Every background job and its payload: one registry, so producers and handlers agree on the shape. */
@@ -7,6 +7,8 @@ export interface JobPayloads {
   'trade.pay.query': { attempt_no: string };
   'refund.query': { refund_no: string };
   'notify.deliver': { notify_id: string };
+  /** Periodic (cron, every minute): expires overdue orders and re-queries results nobody is waiting for. */
+  'trade.sweep': Record<string, unknown>;
 }
 
 export type JobName = keyof JobPayloads;
@@ -18,6 +20,8 @@ export interface EnqueueOptions {
   /** A job with the same key replaces the pending one: at most one scheduled job per key. */
   jobKey?: string;
   maxAttempts?: number;
+  /** With jobKey: keep the run time of a job already scheduled under the key instead of moving it. */
+  preserveRunAt?: boolean;
 }
 
 /**
@@ -26,8 +30,8 @@ export interface EnqueueOptions {
  */
 export async function enqueue<K extends JobName>(client: Queryable, name: K, payload: JobPayloads[K], options: EnqueueOptions = {}): Promise<void> {
   await client.query(
-    'select graphile_worker.add_job($1, $2::json, run_at => $3, job_key => $4, max_attempts => $5)',
-    [name, JSON.stringify(payload), options.runAt ?? null, options.jobKey ?? null, options.maxAttempts ?? 25],
+    'select graphile_worker.add_job($1, $2::json, run_at => $3, job_key => $4, max_attempts => $5, job_key_mode => $6)',
+    [name, JSON.stringify(payload), options.runAt ?? null, options.jobKey ?? null, options.maxAttempts ?? 25, options.preserveRunAt ? 'preserve_run_at' : 'replace'],
   );
 }
 
@@ -57,7 +61,8 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
     concurrency: options.concurrency,
     pollInterval: options.pollIntervalMs,
     noHandleSignals: true,
-    crontab: '',
+    // graphile-worker's cron runs each scheduled sweep once, whichever worker process takes it.
+    parsedCronItems: parseCronItems([{ task: 'trade.sweep', identifier: 'trade.sweep', match: '* * * * *', options: { backfillPeriod: 0, maxAttempts: 1, jobKey: 'trade.sweep' } }]),
     taskList,
     logger: options.logger,
   });

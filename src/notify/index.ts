@@ -12,6 +12,9 @@ export { listNotifications, findNotification, listAttemptLogs, type Notification
 
 const responseExcerptBytes = 256;
 
+/** The job key of a notification's delivery; insertNotificationAndJob writes the same key in SQL. */
+const notifyJobKey = (notifyId: string) => `notify:${notifyId}`;
+
 export interface NotificationInput {
   appId: string;
   notifyType: repository.NotifyType;
@@ -34,8 +37,7 @@ export async function enqueueNotification(client: Queryable, input: Notification
   for (const [key, value] of Object.entries(input.fields)) {
     if (value !== null && value !== undefined && value !== '') params[key] = value;
   }
-  await repository.insertNotification(client, { notifyId, appId: input.appId, notifyType: input.notifyType, tradeNo: input.tradeNo, refundNo: input.refundNo, url: input.url, params });
-  await enqueue(client, 'notify.deliver', { notify_id: notifyId }, { jobKey: `notify:${notifyId}` });
+  await repository.insertNotificationAndJob(client, { notifyId, appId: input.appId, notifyType: input.notifyType, tradeNo: input.tradeNo, refundNo: input.refundNo, url: input.url, params });
   return notifyId;
 }
 
@@ -95,7 +97,7 @@ export function createNotifier(context: Context) {
       const recorded = await repository.recordDeliveryOutcome(client, notifyId, notification.attempt_count, status, nextAttemptAt);
       if (!recorded) return; // another worker recorded this attempt first
       await repository.insertAttemptLog(client, notifyId, { attemptNumber, ...outcome });
-      if (nextAttemptAt) await enqueue(client, 'notify.deliver', { notify_id: notifyId }, { runAt: nextAttemptAt, jobKey: `notify:${notifyId}` });
+      if (nextAttemptAt) await enqueue(client, 'notify.deliver', { notify_id: notifyId }, { runAt: nextAttemptAt, jobKey: notifyJobKey(notifyId) });
     });
     log.info({ attempt: attemptNumber, http_status: outcome.httpStatus, latency_ms: outcome.latencyMs, status }, 'notification attempt');
   }
@@ -104,7 +106,7 @@ export function createNotifier(context: Context) {
   async function resend(notifyId: string): Promise<repository.NotificationRow | undefined> {
     return withTransaction(context.pool, async (client) => {
       const notification = await repository.markForResend(client, notifyId);
-      if (notification) await enqueue(client, 'notify.deliver', { notify_id: notifyId }, { jobKey: `notify:${notifyId}` });
+      if (notification) await enqueue(client, 'notify.deliver', { notify_id: notifyId }, { jobKey: notifyJobKey(notifyId) });
       return notification;
     });
   }

@@ -28,13 +28,20 @@ export interface AttemptLogRow {
   error: string | null;
 }
 
-export async function insertNotification(
+/**
+ * Inserts the notification and enqueues its first delivery (the notify.deliver job, keyed by the
+ * notification) in one statement: one round trip on the payment path instead of two.
+ */
+export async function insertNotificationAndJob(
   client: Queryable,
   notification: { notifyId: string; appId: string; notifyType: NotifyType; tradeNo: string | null; refundNo: string | null; url: string; params: Record<string, string> },
 ): Promise<void> {
   await client.query(
-    `insert into notifications (notify_id, app_id, notify_type, trade_no, refund_no, url, params, next_attempt_at)
-     values ($1, $2, $3, $4, $5, $6, $7, now())`,
+    `with inserted as (
+       insert into notifications (notify_id, app_id, notify_type, trade_no, refund_no, url, params, next_attempt_at)
+       values ($1, $2, $3, $4, $5, $6, $7, now()) returning notify_id
+     )
+     select graphile_worker.add_job('notify.deliver', json_build_object('notify_id', notify_id), job_key => 'notify:' || notify_id) from inserted`,
     [notification.notifyId, notification.appId, notification.notifyType, notification.tradeNo, notification.refundNo, notification.url, JSON.stringify(notification.params)],
   );
 }

@@ -2,8 +2,7 @@ import type { Context } from '../context.js';
 import { withTransaction, type Client } from '../db/pool.js';
 import { errors, fail } from '../errors.js';
 import { recordEvent } from '../events/index.js';
-import { cancelJob } from '../jobs/index.js';
-import { jobKeys, notifyTrade, recordPayOutcome } from './outcomes.js';
+import { notifyTrade, recordPayOutcome } from './outcomes.js';
 import * as repository from './repository.js';
 import type { TradeRow } from './repository.js';
 
@@ -11,7 +10,6 @@ import type { TradeRow } from './repository.js';
 export async function closeLockedTrade(context: Context, client: Client, trade: TradeRow, reason: string): Promise<TradeRow | undefined> {
   const closed = await repository.markTradeClosed(client, trade.trade_no, reason);
   if (!closed) return undefined;
-  await cancelJob(client, jobKeys.expire(trade.trade_no));
   await recordEvent(client, 'trade', trade.trade_no, 'trade.closed', { reason });
   await notifyTrade(context, client, closed);
   return closed;

@@ -1,12 +1,10 @@
 import { addSeconds, now } from '../clock.js';
 import type { Context } from '../context.js';
-import { withTransaction } from '../db/pool.js';
+import { withTransaction, type Client } from '../db/pool.js';
 import { errors, fail } from '../errors.js';
-import { recordEvent } from '../events/index.js';
-import { enqueue } from '../jobs/index.js';
+import { recordEvents, type EventRecord } from '../events/index.js';
 import type { GatewayAppRow } from '../merchant/index.js';
 import { currencyExponent, formatAmount, isSupportedCurrency, parseAmount } from '../shared/money.js';
-import { jobKeys } from './outcomes.js';
 import * as repository from './repository.js';
 import type { TradeRow } from './repository.js';
 
@@ -62,7 +60,14 @@ export function tradeCurrency(currency: string | undefined): string {
  * request is the same; a different amount or currency is refused. Safe under parallel identical calls:
  * the unique key decides, the losers read the winner's row.
  */
-export async function createTrade(context: Context, app: GatewayAppRow, input: CreateTradeInput, commonNotifyUrl: string | null): Promise<{ trade: TradeRow; created: boolean }> {
+export async function createTrade<T = undefined>(
+  context: Context,
+  app: GatewayAppRow,
+  input: CreateTradeInput,
+  commonNotifyUrl: string | null,
+  /** More work for the same transaction when the trade is new (create-and-pay starts its attempt here). */
+  alsoWhenCreated?: (client: Client, trade: TradeRow) => Promise<{ value: T; events: EventRecord[] }>,
+): Promise<{ trade: TradeRow; created: boolean; extra?: T }> {
   const currency = tradeCurrency(input.currency);
   const amountMinor = tradeAmount(app, input.total_amount, currency);
   const timeoutSeconds = parseTimeoutExpress(input.timeout_express);
@@ -82,13 +87,17 @@ export async function createTrade(context: Context, app: GatewayAppRow, input: C
       expiresAt: addSeconds(now(), timeoutSeconds),
     });
     if (!trade) return undefined;
-    await recordEvent(client, 'trade', trade.trade_no, 'trade.created', { out_trade_no: trade.out_trade_no, amount_minor: amountMinor, currency });
-    await enqueue(client, 'trade.expire', { trade_no: trade.trade_no }, { runAt: trade.expires_at, jobKey: jobKeys.expire(trade.trade_no) });
-    return trade;
+    // No expiry job per order: the periodic sweep closes overdue orders (see jobs.ts).
+    const extra = alsoWhenCreated ? await alsoWhenCreated(client, trade) : undefined;
+    await recordEvents(client, [
+      { aggregateType: 'trade', aggregateId: trade.trade_no, eventType: 'trade.created', payload: { out_trade_no: trade.out_trade_no, amount_minor: amountMinor, currency } },
+      ...(extra?.events ?? []),
+    ]);
+    return { trade, extra: extra?.value };
   });
   if (inserted) {
-    context.log.info({ trade_no: inserted.trade_no, out_trade_no: inserted.out_trade_no }, 'trade created');
-    return { trade: inserted, created: true };
+    context.log.info({ trade_no: inserted.trade.trade_no, out_trade_no: inserted.trade.out_trade_no }, 'trade created');
+    return { trade: inserted.trade, created: true, extra: inserted.extra };
   }
 
   const existing = (await repository.findTrade(context.pool, app.app_id, { outTradeNo: input.out_trade_no }))!;

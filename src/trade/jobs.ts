@@ -8,10 +8,32 @@ import { submitRefund } from './refund.js';
 import * as repository from './repository.js';
 
 const retryCloseSeconds = 60;
+/** Bounded work per sweep; a backlog drains over successive minutes. */
+const sweepBatchSize = 500;
 
-/** The trade domain's background jobs: order expiry and compensation queries for pending results. */
-export function tradeJobHandlers(context: Context): Pick<JobHandlers, 'trade.expire' | 'trade.pay.query' | 'refund.query'> {
+/** The trade domain's background jobs: order expiry, compensation queries for pending results, and the sweep. */
+export function tradeJobHandlers(context: Context): Pick<JobHandlers, 'trade.expire' | 'trade.pay.query' | 'refund.query' | 'trade.sweep'> {
   return {
+    /**
+     * Every minute (graphile-worker cron): orders past their deadline get an expiry job, and attempts and
+     * refunds still processing that nobody is querying (the process died between the channel call and
+     * scheduling the query) get a compensation query. Job keys with preserved run times make it idempotent.
+     */
+    async 'trade.sweep'() {
+      const at = now();
+      const staleBefore = new Date(at.getTime() - context.config.TONGBAO_CHANNEL_TIMEOUT_MS * 2);
+      const maxQueries = context.config.compensationRetrySeconds.length;
+      for (const tradeNo of await repository.listOverdueTrades(context.pool, at, sweepBatchSize)) {
+        await enqueue(context.pool, 'trade.expire', { trade_no: tradeNo }, { jobKey: jobKeys.expire(tradeNo), preserveRunAt: true });
+      }
+      for (const attemptNo of await repository.listStaleAttempts(context.pool, staleBefore, maxQueries, sweepBatchSize)) {
+        await enqueue(context.pool, 'trade.pay.query', { attempt_no: attemptNo }, { jobKey: jobKeys.payQuery(attemptNo), preserveRunAt: true });
+      }
+      for (const refundNo of await repository.listStaleRefunds(context.pool, staleBefore, maxQueries, sweepBatchSize)) {
+        await enqueue(context.pool, 'refund.query', { refund_no: refundNo }, { jobKey: jobKeys.refundQuery(refundNo), preserveRunAt: true });
+      }
+    },
+
     async 'trade.expire'({ trade_no }) {
       const trade = await repository.findTradeByNo(context.pool, trade_no);
       if (!trade || trade.status !== 'WAIT_BUYER_PAY') return;

@@ -1,8 +1,8 @@
 import type { ChannelQueryResult, ChannelRefundQueryResult } from '../channels/types.js';
 import type { Context } from '../context.js';
 import { withTransaction, type Client } from '../db/pool.js';
-import { recordEvent } from '../events/index.js';
-import { cancelJob, enqueue } from '../jobs/index.js';
+import { recordEvent, recordEvents } from '../events/index.js';
+import { enqueue } from '../jobs/index.js';
 import { channelClearing, merchantPending, platformSuspense } from '../ledger/index.js';
 import { enqueueNotification } from '../notify/index.js';
 import { compact, createPresenter, refundFields, tradeFields } from './present.js';
@@ -63,7 +63,6 @@ export async function recordPayOutcome(context: Context, attempt: AttemptRow, re
         });
         if (failed) {
           await recordEvent(client, 'pay_attempt', attempt.attempt_no, 'pay_attempt.failed', { trade_no: attempt.trade_no, code, message });
-          await cancelJob(client, jobKeys.payQuery(attempt.attempt_no));
           log.info({ code }, 'pay attempt failed');
         }
         return (await repository.findTradeByNo(client, attempt.trade_no))!;
@@ -79,40 +78,35 @@ export async function recordPayOutcome(context: Context, attempt: AttemptRow, re
 }
 
 async function recordSuccess(context: Context, client: Client, attempt: AttemptRow, channelTradeNo: string, paidAt: Date): Promise<TradeRow> {
-  // Lock order everywhere: the trade row first, then its attempts and refunds, so transactions never deadlock.
-  await repository.findTradeByNo(client, attempt.trade_no, true);
-  const { rows } = await client.query<AttemptRow>(
-    `update pay_attempts set status = 'SUCCEEDED', channel_trade_no = $2, failure_code = null, failure_message = null, finished_at = now(), updated_at = now()
-     where attempt_no = $1 and status <> 'SUCCEEDED' returning *`,
-    [attempt.attempt_no, channelTradeNo],
-  );
-  if (rows.length === 0) return (await repository.findTradeByNo(client, attempt.trade_no))!; // recorded before
-  await cancelJob(client, jobKeys.payQuery(attempt.attempt_no));
-  await recordEvent(client, 'pay_attempt', attempt.attempt_no, 'pay_attempt.succeeded', { trade_no: attempt.trade_no, channel_trade_no: channelTradeNo });
-
+  // Lock order everywhere: the trade row first (this guarded update takes it), then its attempts and refunds.
   const paid = await repository.markTradePaid(client, attempt, channelTradeNo, paidAt);
-  if (paid) {
-    await context.ledger.post(client, {
-      kind: 'PAYMENT', reference: attempt.attempt_no, currency: attempt.currency, description: `trade ${attempt.trade_no}`,
-      entries: [
-        { account: channelClearing(attempt.channel, attempt.currency), side: 'DEBIT', amountMinor: attempt.amount_minor },
-        { account: merchantPending(paid.merchant_id, attempt.currency), side: 'CREDIT', amountMinor: attempt.amount_minor },
-      ],
-    });
-    await cancelJob(client, jobKeys.expire(paid.trade_no));
-    await recordEvent(client, 'trade', paid.trade_no, 'trade.paid', { attempt_no: attempt.attempt_no, channel: attempt.channel, amount_minor: attempt.amount_minor });
-    await notifyTrade(context, client, paid);
-    return paid;
+  if (!paid) {
+    const trade = (await repository.findTradeByNo(client, attempt.trade_no, true))!;
+    const succeeded = await repository.markAttemptSucceeded(client, attempt.attempt_no, channelTradeNo);
+    if (!succeeded) return trade; // this success was recorded before
+    return recordLateSuccess(context, client, attempt, trade);
   }
-  return recordLateSuccess(context, client, attempt);
+  await repository.markAttemptSucceeded(client, attempt.attempt_no, channelTradeNo);
+  await context.ledger.post(client, {
+    kind: 'PAYMENT', reference: attempt.attempt_no, currency: attempt.currency, description: `trade ${attempt.trade_no}`,
+    entries: [
+      { account: channelClearing(attempt.channel, attempt.currency), side: 'DEBIT', amountMinor: attempt.amount_minor },
+      { account: merchantPending(paid.merchant_id, attempt.currency), side: 'CREDIT', amountMinor: attempt.amount_minor },
+    ],
+  });
+  await recordEvents(client, [
+    { aggregateType: 'pay_attempt', aggregateId: attempt.attempt_no, eventType: 'pay_attempt.succeeded', payload: { trade_no: attempt.trade_no, channel_trade_no: channelTradeNo } },
+    { aggregateType: 'trade', aggregateId: paid.trade_no, eventType: 'trade.paid', payload: { attempt_no: attempt.attempt_no, channel: attempt.channel, amount_minor: attempt.amount_minor } },
+  ]);
+  await notifyTrade(context, client, paid);
+  return paid;
 }
 
 /**
  * The channel took money for a trade that is no longer waiting (closed, or paid by another attempt).
  * The money is real: book it to suspense, flag a discrepancy for operators, and return it to the payer.
  */
-async function recordLateSuccess(context: Context, client: Client, attempt: AttemptRow): Promise<TradeRow> {
-  const trade = (await repository.findTradeByNo(client, attempt.trade_no))!;
+async function recordLateSuccess(context: Context, client: Client, attempt: AttemptRow, trade: TradeRow): Promise<TradeRow> {
   context.log.warn({ trade_no: trade.trade_no, attempt_no: attempt.attempt_no, trade_status: trade.status }, 'late channel success; reversing');
   await context.ledger.post(client, {
     kind: 'PAYMENT_UNMATCHED', reference: attempt.attempt_no, currency: attempt.currency, description: `late success on trade ${trade.trade_no}`,
@@ -129,7 +123,10 @@ async function recordLateSuccess(context: Context, client: Client, attempt: Atte
     tradeNo: trade.trade_no, appId: trade.app_id, outRequestNo: `REVERSAL-${attempt.attempt_no}`, kind: 'REVERSAL', attemptNo: attempt.attempt_no,
     channel: attempt.channel, amountMinor: attempt.amount_minor, currency: attempt.currency, reason: 'late payment on a trade that no longer accepts it',
   });
-  await recordEvent(client, 'refund', reversal.refund_no, 'refund.created', { trade_no: trade.trade_no, kind: 'REVERSAL', amount_minor: attempt.amount_minor });
+  await recordEvents(client, [
+    { aggregateType: 'pay_attempt', aggregateId: attempt.attempt_no, eventType: 'pay_attempt.succeeded_late', payload: { trade_no: trade.trade_no, trade_status: trade.status } },
+    { aggregateType: 'refund', aggregateId: reversal.refund_no, eventType: 'refund.created', payload: { trade_no: trade.trade_no, kind: 'REVERSAL', amount_minor: attempt.amount_minor } },
+  ]);
   // The refund is sent by its job, outside this transaction.
   await enqueue(client, 'refund.query', { refund_no: reversal.refund_no }, { jobKey: jobKeys.refundQuery(reversal.refund_no) });
   return trade;
@@ -157,7 +154,6 @@ export async function recordRefundOutcome(context: Context, refund: RefundRow, r
       failureMessage: succeeded ? null : result.message,
     });
     if (!finished) return (await repository.findRefundByNo(client, refund.refund_no))!;
-    await cancelJob(client, jobKeys.refundQuery(refund.refund_no));
     await recordEvent(client, 'refund', refund.refund_no, succeeded ? 'refund.succeeded' : 'refund.failed', { trade_no: refund.trade_no, amount_minor: refund.amount_minor });
     const trade = await applyRefundToTrade(context, client, finished, succeeded);
     if (finished.kind === 'MERCHANT') {

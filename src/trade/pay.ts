@@ -1,13 +1,13 @@
 import { addSeconds, now } from '../clock.js';
 import type { ChannelAdapter, ChannelPayResult } from '../channels/types.js';
 import type { Context } from '../context.js';
-import { isUniqueViolation, withTransaction } from '../db/pool.js';
+import { isUniqueViolation, withTransaction, type Client } from '../db/pool.js';
 import { errors, fail } from '../errors.js';
-import { recordEvent } from '../events/index.js';
+import { recordEvents, type EventRecord } from '../events/index.js';
 import { enqueue } from '../jobs/index.js';
 import type { GatewayAppRow } from '../merchant/index.js';
 import { closeLockedTrade } from './close.js';
-import { createTrade, type CreateTradeInput } from './create.js';
+import { createTrade, tradeCurrency, type CreateTradeInput } from './create.js';
 import { jobKeys, recordPayOutcome } from './outcomes.js';
 import * as repository from './repository.js';
 import type { AttemptRow, TradeRow } from './repository.js';
@@ -35,71 +35,98 @@ function requireChannel(context: Context, name: string, currency: string): Chann
   return channel;
 }
 
-async function findOrCreate(context: Context, app: GatewayAppRow, input: PayInput, commonNotifyUrl: string | null): Promise<TradeRow> {
-  if (input.trade_no === undefined && input.out_trade_no === undefined) fail(errors.missingParameter, 'out_trade_no or trade_no is required');
-  const existing = await repository.findTrade(context.pool, app.app_id, { tradeNo: input.trade_no, outTradeNo: input.out_trade_no });
-  const createFields = input.total_amount !== undefined || input.subject !== undefined;
-  if (!createFields) {
-    if (!existing) fail(errors.tradeNotExist, `no trade ${input.trade_no ?? input.out_trade_no} for this app`);
-    return existing;
-  }
-  if (input.trade_no !== undefined && !existing) fail(errors.tradeNotExist, `no trade ${input.trade_no} for this app`);
+function requireCreateFields(input: PayInput): CreateTradeInput {
   if (input.out_trade_no === undefined) fail(errors.missingParameter, 'out_trade_no is required to create and pay in one call');
   if (input.total_amount === undefined) fail(errors.missingParameter, 'total_amount is required to create and pay in one call');
   if (input.subject === undefined) fail(errors.missingParameter, 'subject is required to create and pay in one call');
-  // createTrade returns the existing trade when the parameters agree and refuses when they differ.
-  const { trade } = await createTrade(context, app, input as CreateTradeInput, commonNotifyUrl);
-  return trade;
+  return input as CreateTradeInput;
+}
+
+function checkChannelLimit(channel: ChannelAdapter, trade: TradeRow): void {
+  if (channel.capabilities.maxAmountMinor !== null && trade.total_amount_minor > channel.capabilities.maxAmountMinor) {
+    fail(errors.channelNotSupported, `channel ${channel.name} takes at most ${channel.capabilities.maxAmountMinor} minor units`);
+  }
+}
+
+/** Writes the attempt of a trade whose row this transaction holds locked; the event is returned for the caller to record. */
+async function insertAttempt(client: Client, trade: TradeRow, channel: ChannelAdapter): Promise<{ value: AttemptRow; events: EventRecord[] }> {
+  const attempt = await repository.insertAttempt(client, trade.trade_no, channel.name, trade.total_amount_minor, trade.currency);
+  return {
+    value: attempt,
+    events: [{ aggregateType: 'pay_attempt', aggregateId: attempt.attempt_no, eventType: 'pay_attempt.started', payload: { trade_no: trade.trade_no, channel: channel.name } }],
+  };
 }
 
 /**
- * Starts an attempt: the trade row is locked, must still be waiting and unexpired, and no other attempt
- * may be at the channel (the in-progress marker is a unique index). A compensation query is scheduled in
- * the same transaction, so a crash between the channel call and recording its answer loses nothing.
+ * Starts an attempt on an existing trade: the trade row is locked, must still be waiting and unexpired,
+ * and no other attempt may be at the channel (the in-progress marker is a unique index).
  */
 async function startAttempt(context: Context, trade: TradeRow, channel: ChannelAdapter): Promise<{ attempt: AttemptRow } | { paid: TradeRow }> {
-  try {
-    const started = await withTransaction(context.pool, async (client) => {
-      const locked = (await repository.findTradeByNo(client, trade.trade_no, true))!;
-      if (locked.status === 'TRADE_CLOSED') fail(errors.tradeHasClose, `trade ${trade.trade_no} is closed`);
-      // Another call paid it since we looked: answer as that call did.
-      if (locked.status !== 'WAIT_BUYER_PAY') return { paid: locked };
-      if (locked.expires_at <= now()) {
-        await closeLockedTrade(context, client, locked, 'EXPIRED');
-        return undefined;
-      }
-      const attempt = await repository.insertAttempt(client, trade.trade_no, channel.name, locked.total_amount_minor, locked.currency);
-      await recordEvent(client, 'pay_attempt', attempt.attempt_no, 'pay_attempt.started', { trade_no: trade.trade_no, channel: channel.name });
-      await enqueue(client, 'trade.pay.query', { attempt_no: attempt.attempt_no }, {
-        runAt: addSeconds(now(), context.config.compensationRetrySeconds[0]!), jobKey: jobKeys.payQuery(attempt.attempt_no),
-      });
-      return { attempt };
-    });
-    return started ?? fail(errors.tradeHasClose, `trade ${trade.trade_no} expired at ${trade.expires_at.toISOString()} and is closed`);
-  } catch (error) {
-    if (isUniqueViolation(error, 'pay_attempts_one_in_flight')) {
-      fail(errors.payInProgress, `trade ${trade.trade_no} has a payment attempt in progress; query the trade for its result`);
+  const started = await withTransaction(context.pool, async (client) => {
+    const locked = (await repository.findTradeByNo(client, trade.trade_no, true))!;
+    if (locked.status === 'TRADE_CLOSED') fail(errors.tradeHasClose, `trade ${trade.trade_no} is closed`);
+    // Another call paid it since we looked: answer as that call did.
+    if (locked.status !== 'WAIT_BUYER_PAY') return { paid: locked };
+    if (locked.expires_at <= now()) {
+      await closeLockedTrade(context, client, locked, 'EXPIRED');
+      return undefined;
     }
-    throw error;
+    const { value: attempt, events } = await insertAttempt(client, locked, channel);
+    await recordEvents(client, events);
+    return { attempt };
+  });
+  return started ?? fail(errors.tradeHasClose, `trade ${trade.trade_no} expired at ${trade.expires_at.toISOString()} and is closed`);
+}
+
+/**
+ * Finds the trade, or creates it together with its first attempt in one transaction (create and pay in
+ * one call). Returns the attempt when it was started here.
+ */
+async function findOrCreate(context: Context, app: GatewayAppRow, input: PayInput, commonNotifyUrl: string | null): Promise<{ trade: TradeRow; channel: ChannelAdapter; attempt?: AttemptRow }> {
+  if (input.trade_no === undefined && input.out_trade_no === undefined) fail(errors.missingParameter, 'out_trade_no or trade_no is required');
+  const wantsCreate = input.total_amount !== undefined || input.subject !== undefined;
+  if (!wantsCreate || input.trade_no !== undefined) {
+    const existing = await repository.findTrade(context.pool, app.app_id, { tradeNo: input.trade_no, outTradeNo: input.out_trade_no });
+    if (!existing) fail(errors.tradeNotExist, `no trade ${input.trade_no ?? input.out_trade_no} for this app`);
+    if (!wantsCreate) return { trade: existing, channel: requireChannel(context, input.channel, existing.currency) };
   }
+  const createInput = requireCreateFields(input);
+  const channel = requireChannel(context, input.channel, tradeCurrency(createInput.currency));
+  // createTrade returns the existing trade when the parameters agree and refuses when they differ.
+  const { trade, extra } = await createTrade(context, app, createInput, commonNotifyUrl, async (client, fresh) => {
+    checkChannelLimit(channel, fresh);
+    return insertAttempt(client, fresh, channel);
+  });
+  return { trade, channel, attempt: extra };
 }
 
 /**
  * tongbao.trade.pay: create-if-needed, record an attempt, call the channel outside any transaction,
  * and record its answer. Paying a trade that is already paid returns it unchanged (the call is idempotent).
+ * When the answer is not final, a compensation query is scheduled; if the process dies before that,
+ * the periodic sweep finds the attempt still processing and queries it.
  */
 export async function payTrade(context: Context, app: GatewayAppRow, input: PayInput, commonNotifyUrl: string | null): Promise<PayOutcome> {
-  const trade = await findOrCreate(context, app, input, commonNotifyUrl);
-  if (trade.status === 'TRADE_SUCCESS' || trade.status === 'TRADE_FINISHED') return { trade, attempt: null, result: null };
-  if (trade.status === 'TRADE_CLOSED') fail(errors.tradeHasClose, `trade ${trade.trade_no} is closed`);
-  const channel = requireChannel(context, input.channel, trade.currency);
-  if (channel.capabilities.maxAmountMinor !== null && trade.total_amount_minor > channel.capabilities.maxAmountMinor) {
-    fail(errors.channelNotSupported, `channel ${channel.name} takes at most ${channel.capabilities.maxAmountMinor} minor units`);
+  const found = await findOrCreate(context, app, input, commonNotifyUrl);
+  const { trade, channel } = found;
+  let attempt = found.attempt;
+  if (!attempt) {
+    if (trade.status === 'TRADE_SUCCESS' || trade.status === 'TRADE_FINISHED') return { trade, attempt: null, result: null };
+    if (trade.status === 'TRADE_CLOSED') fail(errors.tradeHasClose, `trade ${trade.trade_no} is closed`);
+    checkChannelLimit(channel, trade);
+    let started;
+    try {
+      started = await startAttempt(context, trade, channel);
+    } catch (error) {
+      if (isUniqueViolation(error, 'pay_attempts_one_in_flight')) {
+        fail(errors.payInProgress, `trade ${trade.trade_no} has a payment attempt in progress; query the trade for its result`);
+      }
+      throw error;
+    }
+    if ('paid' in started) return { trade: started.paid, attempt: null, result: null };
+    attempt = started.attempt;
   }
 
-  const started = await startAttempt(context, trade, channel);
-  if ('paid' in started) return { trade: started.paid, attempt: null, result: null };
-  const { attempt } = started;
   const log = context.log.child({ trade_no: trade.trade_no, attempt_no: attempt.attempt_no, channel: channel.name });
   log.info('calling channel');
   let result: ChannelPayResult;
@@ -119,5 +146,10 @@ export async function payTrade(context: Context, app: GatewayAppRow, input: PayI
     result = { status: 'UNKNOWN', reason: (error as Error).message };
   }
   const updated = await recordPayOutcome(context, attempt, result);
+  if (result.status === 'PENDING' || result.status === 'UNKNOWN') {
+    await enqueue(context.pool, 'trade.pay.query', { attempt_no: attempt.attempt_no }, {
+      runAt: addSeconds(now(), context.config.compensationRetrySeconds[0]!), jobKey: jobKeys.payQuery(attempt.attempt_no),
+    });
+  }
   return { trade: updated, attempt, result };
 }

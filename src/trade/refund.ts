@@ -39,9 +39,6 @@ async function startRefund(context: Context, trade: TradeRow, input: RefundInput
       channel: trade.channel!, amountMinor, currency: trade.currency, reason: input.refund_reason ?? null,
     });
     await recordEvent(client, 'refund', refund.refund_no, 'refund.created', { trade_no: trade.trade_no, amount_minor: amountMinor });
-    await enqueue(client, 'refund.query', { refund_no: refund.refund_no }, {
-      runAt: addSeconds(now(), context.config.compensationRetrySeconds[0]!), jobKey: jobKeys.refundQuery(refund.refund_no),
-    });
     return refund;
   });
 }
@@ -89,5 +86,11 @@ export async function refundTrade(context: Context, trade: TradeRow, input: Refu
     return { refund: sameRefund(winner, parsed.amountMinor, trade), trade };
   }
   const finished = await submitRefund(context, refund, trade);
+  if (finished.status === 'REFUND_PROCESSING') {
+    // Not final yet: query it later. Should the process die first, the periodic sweep finds it.
+    await enqueue(context.pool, 'refund.query', { refund_no: refund.refund_no }, {
+      runAt: addSeconds(now(), context.config.compensationRetrySeconds[0]!), jobKey: jobKeys.refundQuery(refund.refund_no),
+    });
+  }
   return { refund: finished, trade: (await repository.findTradeByNo(context.pool, trade.trade_no))! };
 }

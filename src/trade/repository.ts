@@ -165,6 +165,16 @@ export async function countAttemptQuery(client: Queryable, attemptNo: string): P
   return rows[0]?.query_count ?? 0;
 }
 
+/** Marks the attempt succeeded unless it already was (a failed attempt can turn out paid); undefined when already succeeded. */
+export async function markAttemptSucceeded(client: Queryable, attemptNo: string, channelTradeNo: string): Promise<AttemptRow | undefined> {
+  const { rows } = await client.query<AttemptRow>(
+    `update pay_attempts set status = 'SUCCEEDED', channel_trade_no = $2, failure_code = null, failure_message = null, finished_at = now(), updated_at = now()
+     where attempt_no = $1 and status <> 'SUCCEEDED' returning *`,
+    [attemptNo, channelTradeNo],
+  );
+  return rows[0];
+}
+
 /** Guarded: WAIT_BUYER_PAY -> TRADE_SUCCESS; undefined when the trade was no longer waiting. */
 export async function markTradePaid(client: Queryable, attempt: AttemptRow, channelTradeNo: string, paidAt: Date): Promise<TradeRow | undefined> {
   const { rows } = await client.query<TradeRow>(
@@ -298,4 +308,30 @@ export async function listDiscrepancies(client: Queryable, status: 'OPEN' | 'RES
     [status ?? null, limit, offset],
   );
   return rows;
+}
+
+/** Waiting orders past their deadline, oldest first, for the periodic sweep. */
+export async function listOverdueTrades(client: Queryable, now: Date, limit: number): Promise<string[]> {
+  const { rows } = await client.query<{ trade_no: string }>(
+    "select trade_no from trades where status = 'WAIT_BUYER_PAY' and expires_at <= $1 order by expires_at limit $2",
+    [now, limit],
+  );
+  return rows.map((row) => row.trade_no);
+}
+
+/** Attempts still at the channel, untouched since `before`, whose compensation schedule is not used up. */
+export async function listStaleAttempts(client: Queryable, before: Date, maxQueries: number, limit: number): Promise<string[]> {
+  const { rows } = await client.query<{ attempt_no: string }>(
+    "select attempt_no from pay_attempts where status = 'PROCESSING' and updated_at < $1 and query_count < $2 order by updated_at limit $3",
+    [before, maxQueries, limit],
+  );
+  return rows.map((row) => row.attempt_no);
+}
+
+export async function listStaleRefunds(client: Queryable, before: Date, maxQueries: number, limit: number): Promise<string[]> {
+  const { rows } = await client.query<{ refund_no: string }>(
+    "select refund_no from refunds where status = 'REFUND_PROCESSING' and updated_at < $1 and query_count < $2 order by updated_at limit $3",
+    [before, maxQueries, limit],
+  );
+  return rows.map((row) => row.refund_no);
 }

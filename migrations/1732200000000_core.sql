@@ -1,7 +1,8 @@
 -- Up Migration
 
--- Business numbers (trade_no, refund_no, attempt_no) are the date in the platform zone plus a
--- global sequence: unique across processes without coordination, and sortable by time.
+-- Business numbers (trade_no, refund_no, attempt_no) are the date (Beijing time, whatever the gateway
+-- zone) plus a global sequence: unique across processes without coordination. Each process caches a block
+-- of sequence values, so numbers are ordered by day but not strictly by creation time within a day.
 create sequence business_no_seq cache 100;
 create function next_business_no() returns text language sql volatile as $$
   select to_char(now() at time zone 'Asia/Shanghai', 'YYYYMMDD') || lpad(nextval('business_no_seq')::text, 16, '0')

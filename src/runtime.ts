@@ -68,7 +68,8 @@ export async function startTongbao(config: Config, role: Role, log: Logger = cre
       const port = typeof address === 'object' && address ? address.port : config.PORT;
       url = `http://127.0.0.1:${port}`;
       if (!config.TONGBAO_PUBLIC_URL) context.urls.publicUrl = url;
-      demoCredentialsFile = await bootstrapDemo(context);
+      // Production gets no demo merchant and no private key on disk.
+      if (config.NODE_ENV !== 'production') demoCredentialsFile = await bootstrapDemo(context);
     }
     if (role !== 'api') {
       const runner: Runner = await startWorker({

@@ -35,11 +35,6 @@ export async function enqueue<K extends JobName>(client: Queryable, name: K, pay
   );
 }
 
-/** Drops a scheduled job that is no longer needed (for example a compensation query after the result arrived). */
-export async function cancelJob(client: Queryable, jobKey: string): Promise<void> {
-  await client.query('select graphile_worker.remove_job($1)', [jobKey]);
-}
-
 export interface WorkerOptions {
   pool: Pool;
   handlers: JobHandlers;

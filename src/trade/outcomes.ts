@@ -4,6 +4,7 @@ import { withTransaction, type Client } from '../db/pool.js';
 import { recordEvent, recordEvents } from '../events/index.js';
 import { enqueue } from '../jobs/index.js';
 import { channelClearing, merchantPending, platformSuspense } from '../ledger/index.js';
+import { findApp } from '../merchant/index.js';
 import { enqueueNotification } from '../notify/index.js';
 import { compact, createPresenter, refundFields, tradeFields } from './present.js';
 import * as repository from './repository.js';
@@ -29,8 +30,7 @@ export async function notifyTrade(context: Context, client: Client, trade: Trade
 }
 
 async function appNotifyUrl(client: Client, appId: string): Promise<string | null> {
-  const { rows } = await client.query<{ notify_url: string | null }>('select notify_url from apps where app_id = $1', [appId]);
-  return rows[0]?.notify_url ?? null;
+  return (await findApp(client, appId))?.notify_url ?? null;
 }
 
 /**
@@ -120,7 +120,8 @@ async function recordLateSuccess(context: Context, client: Client, attempt: Atte
     detail: `the channel reported success after the trade was ${trade.status}; the payment is refunded automatically`,
   });
   const reversal = await repository.insertRefund(client, {
-    tradeNo: trade.trade_no, appId: trade.app_id, outRequestNo: `REVERSAL-${attempt.attempt_no}`, kind: 'REVERSAL', attemptNo: attempt.attempt_no,
+    // '=' cannot appear in a merchant's out_request_no (the gateway refuses it), so reversals never collide with merchant refunds.
+    tradeNo: trade.trade_no, appId: trade.app_id, outRequestNo: `reversal=${attempt.attempt_no}`, kind: 'REVERSAL', attemptNo: attempt.attempt_no,
     channel: attempt.channel, amountMinor: attempt.amount_minor, currency: attempt.currency, reason: 'late payment on a trade that no longer accepts it',
   });
   await recordEvents(client, [

@@ -68,6 +68,8 @@ async function startAttempt(context: Context, trade: TradeRow, channel: ChannelA
     // Another call paid it since we looked: answer as that call did.
     if (locked.status !== 'WAIT_BUYER_PAY') return { paid: locked };
     if (locked.expires_at <= now()) {
+      // An attempt still at the channel must be closed there first; the expiry job does that.
+      if (await repository.findInFlightAttempt(client, locked.trade_no)) fail(errors.payInProgress, `trade ${trade.trade_no} is past its deadline with a payment attempt in progress; query it`);
       await closeLockedTrade(context, client, locked, 'EXPIRED');
       return undefined;
     }

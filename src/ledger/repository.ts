@@ -8,8 +8,22 @@ export interface AccountRow {
   shard_count: number;
 }
 
-/** Creates the account and its balance shards if missing; safe under concurrency. */
+/**
+ * Creates the account and its balance shards if missing; safe under concurrency. Run it outside any
+ * transaction: when another process creates the same account at the same moment, this insert waits for
+ * it and then does nothing, yet the row it waited for is newer than the statement's snapshot, so neither
+ * branch returns it. Running the statement again, with a new snapshot, finds it.
+ */
 export async function ensureAccount(client: Queryable, spec: AccountSpec): Promise<AccountRow> {
+  const maxAttempts = 3;
+  for (let attempt = 1; ; attempt++) {
+    const row = await insertOrFindAccount(client, spec);
+    if (row) return row;
+    if (attempt >= maxAttempts) throw new Error(`ledger account ${spec.code} was neither created nor found after ${maxAttempts} attempts`);
+  }
+}
+
+async function insertOrFindAccount(client: Queryable, spec: AccountSpec): Promise<AccountRow | undefined> {
   const { rows } = await client.query<AccountRow>(
     `with inserted as (
        insert into ledger_accounts (code, kind, owner_type, owner_id, currency, normal_side, shard_count)
@@ -25,7 +39,7 @@ export async function ensureAccount(client: Queryable, spec: AccountSpec): Promi
      select account_id, code, currency, shard_count from ledger_accounts where code = $1`,
     [spec.code, spec.kind, spec.ownerType, spec.ownerId, spec.currency, spec.normalSide, spec.shardCount],
   );
-  return rows[0]!;
+  return rows[0];
 }
 
 export async function postJournal(

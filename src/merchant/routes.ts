@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -8,7 +9,7 @@ import { Paging } from '../admin/schemas.js';
 import { isHttpUrl } from '../gateway/protocol.js';
 import { parseAmount } from '../shared/money.js';
 import * as repository from './repository.js';
-import { createApp, createMerchant, presentApp, presentMerchant, rotateAppKey, setAppStatus, setMerchantStatus } from './service.js';
+import { createApp, createMerchant, presentApp, presentMerchant, rotateAppKey, setAppStatus, setMerchantStatus, updateAppSettings } from './service.js';
 
 const SignTypeSchema = Type.Union([Type.Literal('RSA2'), Type.Literal('HMAC-SHA256')]);
 const MethodList = Type.Union([Type.Array(Type.String({ pattern: '^tongbao(\\.[a-z0-9_]+)+$' }), { maxItems: 200 }), Type.Null()]);
@@ -19,9 +20,17 @@ function checkNotifyUrl(url: string | null | undefined): void {
   if (url !== undefined && url !== null && !isHttpUrl(url)) fail(errors.adminInvalidInput, 'notify_url must be an http or https URL');
 }
 
+/** An IPv4 or IPv6 address, optionally with a prefix length its version allows. */
+function isAddressOrBlock(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
+}
+
 function checkIpList(list: string[] | null | undefined): void {
   for (const entry of list ?? []) {
-    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry)) fail(errors.adminInvalidInput, `ip_allowlist entry ${entry} is not an IP address or CIDR block`);
+    if (!isAddressOrBlock(entry)) fail(errors.adminInvalidInput, `ip_allowlist entry ${JSON.stringify(entry)} is not an IP address or CIDR block`);
   }
 }
 
@@ -112,21 +121,23 @@ export async function merchantAdminRoutes(fastify: FastifyInstance, options: { c
     const body = request.body;
     checkNotifyUrl(body.notify_url);
     checkIpList(body.ip_allowlist);
-    const updated = await repository.updateAppSettings(context.pool, request.params.app_id, {
-      notifyUrl: body.notify_url, allowedMethods: body.allowed_methods, ipAllowlist: body.ip_allowlist, maxAmountMinor: maxAmount(body.max_amount),
-    });
-    if (!updated) fail(errors.notFound, `app ${request.params.app_id} does not exist`);
+    const settings = { notifyUrl: body.notify_url, allowedMethods: body.allowed_methods, ipAllowlist: body.ip_allowlist, maxAmountMinor: maxAmount(body.max_amount) };
+    const updated = await withTransaction(context.pool, (client) => updateAppSettings(client, request.params.app_id, settings));
     return presentApp(updated);
   });
 
   app.post('/apps/:app_id/rotate-key', {
     schema: {
       params: Type.Object({ app_id: Type.String({ maxLength: 32 }) }),
-      body: Type.Optional(Type.Object({ sign_type: Type.Optional(SignTypeSchema), public_key: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })) }, { additionalProperties: false })),
+      body: Type.Object({ sign_type: Type.Optional(SignTypeSchema), public_key: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })) }, { additionalProperties: false }),
+    },
+    // The body is optional (no body: a new key of the same type), but a schema alone would refuse a missing one.
+    preValidation: async (request) => {
+      request.body ??= {};
     },
   }, async (request) => {
     const { app: rotated, issued } = await withTransaction(context.pool, (client) =>
-      rotateAppKey(client, context.secrets, request.params.app_id, request.body?.sign_type, request.body?.public_key));
+      rotateAppKey(client, context.secrets, request.params.app_id, request.body.sign_type, request.body.public_key));
     return { ...presentApp(rotated), ...issued };
   });
 

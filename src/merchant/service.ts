@@ -84,6 +84,9 @@ export function issueKeyMaterial(signType: SignType, publicKey: string | undefin
     return { publicKeyPem: null, secretSealed: secrets.seal(secret), issued: { app_secret: secret } };
   }
   if (publicKey !== undefined) {
+    // Node derives a public key from a private one, so a private key pasted here by mistake would be
+    // accepted silently; refuse it, so the merchant learns the key left their hands.
+    if (/PRIVATE KEY/.test(publicKey)) fail(errors.adminInvalidInput, 'public_key is a private key; it was not stored; send only the public key, and replace this key pair since it was shared');
     const pem = normalizeRsaPublicKey(publicKey);
     if (!pem) fail(errors.adminInvalidInput, 'public_key must be an RSA public key of at least 2048 bits, in PEM or base64');
     return { publicKeyPem: pem, secretSealed: null, issued: { app_public_key: pem } };
@@ -123,6 +126,17 @@ export async function rotateAppKey(client: Queryable, secrets: SecretBox, appId:
   const app = await repository.updateAppKey(client, appId, newSignType, keys.publicKeyPem, keys.secretSealed);
   await recordEvent(client, 'app', appId, 'app.key_rotated', { sign_type: newSignType });
   return { app: app!, issued: keys.issued };
+}
+
+/** Changes the given settings (absent ones stay as they are) and records which changed. */
+export async function updateAppSettings(client: Queryable, appId: string, settings: repository.AppSettings): Promise<repository.AppRow> {
+  const updated = await repository.updateAppSettings(client, appId, settings);
+  if (!updated) fail(errors.notFound, `app ${appId} does not exist`);
+  const changes = Object.fromEntries(Object.entries({
+    notify_url: settings.notifyUrl, allowed_methods: settings.allowedMethods, ip_allowlist: settings.ipAllowlist, max_amount_minor: settings.maxAmountMinor,
+  }).filter(([, value]) => value !== undefined));
+  if (Object.keys(changes).length > 0) await recordEvent(client, 'app', appId, 'app.updated', changes);
+  return updated;
 }
 
 export async function setMerchantStatus(client: Queryable, merchantId: string, to: repository.PartyStatus) {

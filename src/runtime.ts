@@ -51,7 +51,7 @@ export async function startTongbao(config: Config, role: Role, log: Logger = cre
     cleanups.push(() => channels.close());
     const context: Context = {
       config, pool, log, secrets, platformKey,
-      ledger: createLedger(pool),
+      ledger: createLedger(),
       channels: channels.registry,
       urls: { publicUrl: config.TONGBAO_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}` },
     };

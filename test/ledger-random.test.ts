@@ -264,7 +264,7 @@ describe('first postings to accounts that do not exist yet', () => {
     const pool = t.instance.context.pool;
     for (let round = 0; round < 5; round++) {
       // A fresh ledger each time (an empty account cache), as a freshly started process has.
-      const ledgers = Array.from({ length: 12 }, () => createLedger(pool));
+      const ledgers = Array.from({ length: 12 }, () => createLedger());
       const merchant = `race-${seed}-${round}`;
       const results = await Promise.allSettled(ledgers.map((ledger, index) => withTransaction(pool, (client) => ledger.post(client, {
         kind: 'TEST', reference: `${merchant}-${index}`, currency: 'CNY',
@@ -277,5 +277,24 @@ describe('first postings to accounts that do not exist yet', () => {
       expect(await scalar("select sum(b.balance_minor)::bigint as value from ledger_accounts a join ledger_balances b using (account_id) where a.code = $1", [merchantPending(merchant, 'CNY').code])).toBe(1200n);
     }
     expect((await t.admin('GET', '/ledger/check')).body.ok).toBe(true);
+  });
+
+  it('does not remember an account whose creating transaction rolled back', async () => {
+    const pool = t.instance.context.pool;
+    const ledger = createLedger();
+    const posting = (reference: string) => ({
+      kind: 'TEST', reference, currency: 'CNY',
+      entries: [
+        { account: channelClearing('rollback', 'CNY'), side: 'DEBIT' as const, amountMinor: 5n },
+        { account: merchantPending(`rollback-${seed}`, 'CNY'), side: 'CREDIT' as const, amountMinor: 5n },
+      ],
+    });
+    await expect(withTransaction(pool, async (client) => {
+      await ledger.post(client, posting(`rollback-${seed}-1`));
+      throw new Error('abort the business transaction');
+    })).rejects.toThrow('abort');
+    expect(await scalar('select count(*) as value from ledger_accounts where code = $1', [merchantPending(`rollback-${seed}`, 'CNY').code])).toBe(0n);
+    await withTransaction(pool, (client) => ledger.post(client, posting(`rollback-${seed}-2`)));
+    expect(await scalar("select sum(b.balance_minor)::bigint as value from ledger_accounts a join ledger_balances b using (account_id) where a.code = $1", [merchantPending(`rollback-${seed}`, 'CNY').code])).toBe(5n);
   });
 });

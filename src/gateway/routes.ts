@@ -104,8 +104,8 @@ function replyError(request: FastifyRequest, reply: FastifyReply, context: Conte
 }
 
 /** Writes {"<key>":{...},"sign":"..."} where sign is the platform's RSA2 signature of the inner JSON text. */
-function sendSigned(reply: FastifyReply, context: Context, key: string, body: Record<string, unknown>) {
+async function sendSigned(reply: FastifyReply, context: Context, key: string, body: Record<string, unknown>) {
   const inner = JSON.stringify(body);
-  const sign = context.platformKey.sign(inner);
+  const sign = await context.platformKey.sign(inner);
   return reply.code(200).type('application/json; charset=utf-8').send(`{"${key}":${inner},"sign":"${sign}"}`);
 }

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { Pool, Queryable } from '../db/pool.js';
+import type { Queryable } from '../db/pool.js';
 import type { AccountSpec, NormalSide } from './accounts.js';
 import * as repository from './repository.js';
 
@@ -49,17 +49,18 @@ export interface Ledger {
   post(client: Queryable, posting: Posting): Promise<boolean>;
 }
 
-export function createLedger(pool: Pool): Ledger {
-  // Account ids and shard counts never change once created, so they are cached. Accounts are created
-  // on the pool in their own short transaction, never inside the caller's: a rolled-back business
-  // transaction must not leave a cached id for an account that does not exist.
+export function createLedger(): Ledger {
+  // Account ids and shard counts never change once created, so they are cached. An account is created
+  // inside the caller's transaction (taking a second connection there could exhaust the pool), and cached
+  // only once it was found committed: a rolled-back transaction must not leave a cached id for an account
+  // that does not exist.
   const accountCache = new Map<string, repository.AccountRow>();
 
-  async function resolveAccount(spec: AccountSpec): Promise<repository.AccountRow> {
+  async function resolveAccount(client: Queryable, spec: AccountSpec): Promise<repository.AccountRow> {
     const cached = accountCache.get(spec.code);
     if (cached) return cached;
-    const row = await repository.ensureAccount(pool, spec);
-    accountCache.set(spec.code, row);
+    const row = await repository.ensureAccount(client, spec);
+    if (!row.inserted) accountCache.set(spec.code, row);
     return row;
   }
 
@@ -69,7 +70,7 @@ export function createLedger(pool: Pool): Ledger {
       const accountIds: bigint[] = [];
       const shards: number[] = [];
       for (const entry of posting.entries) {
-        const account = await resolveAccount(entry.account);
+        const account = await resolveAccount(client, entry.account);
         accountIds.push(account.account_id);
         shards.push(account.shard_count > 1 ? randomInt(account.shard_count) : 0);
       }

@@ -6,11 +6,12 @@ export interface AccountRow {
   code: string;
   currency: string;
   shard_count: number;
+  /** True when this statement created the account (so it exists only once the caller commits). */
+  inserted: boolean;
 }
 
 /**
- * Creates the account and its balance shards if missing; safe under concurrency. Run it outside any
- * transaction: when another process creates the same account at the same moment, this insert waits for
+ * Creates the account and its balance shards if missing; safe under concurrency. When another process creates the same account at the same moment, this insert waits for
  * it and then does nothing, yet the row it waited for is newer than the statement's snapshot, so neither
  * branch returns it. Running the statement again, with a new snapshot, finds it.
  */
@@ -34,9 +35,9 @@ async function insertOrFindAccount(client: Queryable, spec: AccountSpec): Promis
        insert into ledger_balances (account_id, shard)
        select account_id, generate_series(0, shard_count - 1) from inserted
      )
-     select account_id, code, currency, shard_count from inserted
+     select account_id, code, currency, shard_count, true as inserted from inserted
      union all
-     select account_id, code, currency, shard_count from ledger_accounts where code = $1`,
+     select account_id, code, currency, shard_count, false as inserted from ledger_accounts where code = $1`,
     [spec.code, spec.kind, spec.ownerType, spec.ownerId, spec.currency, spec.normalSide, spec.shardCount],
   );
   return rows[0];

@@ -2,13 +2,14 @@ import { randomInt } from 'node:crypto';
 import { isUniqueViolation, type Queryable } from '../db/pool.js';
 import { errors, fail } from '../errors.js';
 import { recordEvent } from '../events/index.js';
-import { generateRsaKeyPair, normalizeRsaPublicKey, randomSecret, rsaSign, type SecretBox, type SignType } from '../shared/crypto.js';
+import { generateRsaKeyPair, normalizeRsaPublicKey, randomSecret, rsaSignAsync, type SecretBox, type SignType } from '../shared/crypto.js';
 import * as repository from './repository.js';
 
 export interface PlatformKey {
   readonly keyId: number;
   readonly publicKeyPem: string;
-  sign(content: string): string;
+  /** RSA2 signature of the content, computed off the event loop. */
+  sign(content: string): Promise<string>;
 }
 
 /** Loads the platform signing key, generating and storing it (sealed) on first start. */
@@ -24,7 +25,7 @@ export async function loadPlatformKey(client: Queryable, secrets: SecretBox): Pr
   return {
     keyId: row!.key_id,
     publicKeyPem: row!.public_key_pem,
-    sign: (content) => rsaSign(content, privateKeyPem),
+    sign: (content) => rsaSignAsync(content, privateKeyPem),
     // Never serialize the private key, even by accident.
     toJSON: () => ({ keyId: row!.key_id, publicKeyPem: row!.public_key_pem }),
   } as PlatformKey;

@@ -42,10 +42,10 @@ export async function enqueueNotification(client: Queryable, input: Notification
 }
 
 /** The form fields as sent: business fields plus notify_time, sign_type and the platform signature. */
-export function signedNotificationForm(context: Context, params: Record<string, string>, sentAt: Date): Record<string, string> {
+export async function signedNotificationForm(context: Context, params: Record<string, string>, sentAt: Date): Promise<Record<string, string>> {
   const form: Record<string, string> = { ...params, notify_time: formatWallClock(sentAt, context.config.TONGBAO_TIMEZONE), sign_type: 'RSA2' };
   // Alipay excludes both sign and sign_type from the notification's signed string.
-  form.sign = context.platformKey.sign(signContent(form, ['sign', 'sign_type']));
+  form.sign = await context.platformKey.sign(signContent(form, ['sign', 'sign_type']));
   return form;
 }
 
@@ -86,7 +86,7 @@ export function createNotifier(context: Context) {
     const notification = await repository.findNotification(context.pool, notifyId);
     if (!notification || notification.status !== 'PENDING') return;
     const log = context.log.child({ notify_id: notifyId, trade_no: notification.trade_no });
-    const form = signedNotificationForm(context, notification.params, now());
+    const form = await signedNotificationForm(context, notification.params, now());
     const outcome = await post(notification.url, form);
     const attemptNumber = notification.attempt_count + 1;
     const schedule = context.config.notifyRetrySeconds;

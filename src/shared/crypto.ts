@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, createSign, createVerify, generateKeyPairSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { sign as cryptoSign, createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, createSign, createVerify, generateKeyPairSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /** Sign types the gateway accepts. RSA2 = SHA256withRSA; HMAC-SHA256 uses a shared secret. */
 export type SignType = 'RSA2' | 'HMAC-SHA256';
@@ -37,6 +37,19 @@ function cachedKey(pem: string, kind: 'private' | 'public'): KeyObject {
 
 export function rsaSign(content: string, privateKeyPem: string): string {
   return createSign('RSA-SHA256').update(content, 'utf8').sign(cachedKey(privateKeyPem, 'private'), 'base64');
+}
+
+/**
+ * The same signature as rsaSign, computed on libuv's thread pool: the event loop goes on serving
+ * requests while the other core signs. The platform signs every response and notification this way.
+ */
+export function rsaSignAsync(content: string, privateKeyPem: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    cryptoSign('sha256', Buffer.from(content, 'utf8'), cachedKey(privateKeyPem, 'private'), (error, signature) => {
+      if (error) reject(error);
+      else resolve(signature.toString('base64'));
+    });
+  });
 }
 
 export function rsaVerify(content: string, signature: string, publicKeyPem: string): boolean {

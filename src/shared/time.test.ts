@@ -12,6 +12,12 @@ describe('wall clock in a zone', () => {
     expect(parseWallClock('2026-01-01 12:00:00', 'Europe/Berlin')?.toISOString()).toBe('2026-01-01T11:00:00.000Z');
   });
 
+  it('formats across a daylight-saving transition', () => {
+    expect(formatWallClock(new Date('2026-03-29T00:59:59Z'), 'Europe/Berlin')).toBe('2026-03-29 01:59:59');
+    expect(formatWallClock(new Date('2026-03-29T01:00:00Z'), 'Europe/Berlin')).toBe('2026-03-29 03:00:00');
+    expect(formatWallClock(new Date('2026-11-21T15:59:59.999Z'), 'Asia/Shanghai')).toBe('2026-11-21 23:59:59');
+  });
+
   it('rejects impossible dates and other shapes', () => {
     expect(parseWallClock('2026-02-30 12:00:00', 'UTC')).toBeNull();
     expect(parseWallClock('2026-01-01 24:00:00', 'UTC')).toBeNull();

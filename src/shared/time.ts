@@ -18,16 +18,32 @@ function wallClockParts(date: Date, zone: string): Record<string, string> {
   return parts;
 }
 
+const two = (value: number) => String(value).padStart(2, '0');
+
 export function formatWallClock(date: Date, zone: string): string {
-  const p = wallClockParts(date, zone);
-  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+  const local = new Date(Math.floor(date.getTime() / 1000) * 1000 + zoneOffsetMs(date, zone));
+  return `${local.getUTCFullYear()}-${two(local.getUTCMonth() + 1)}-${two(local.getUTCDate())} ${two(local.getUTCHours())}:${two(local.getUTCMinutes())}:${two(local.getUTCSeconds())}`;
 }
+
+// Offsets change only at zone transitions, which fall on quarter hours: one Intl call per zone and
+// quarter hour instead of one per timestamp (Intl is the costliest step of reading a request).
+const offsetCache = new Map<string, number>();
+const quarterHourMs = 15 * 60 * 1000;
 
 /** The zone's offset from UTC at that instant, in milliseconds. */
 function zoneOffsetMs(date: Date, zone: string): number {
-  const p = wallClockParts(date, zone);
-  const asUtc = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
-  return asUtc - Math.floor(date.getTime() / 1000) * 1000;
+  const bucket = Math.floor(date.getTime() / quarterHourMs);
+  const key = `${zone}@${bucket}`;
+  let offset = offsetCache.get(key);
+  if (offset === undefined) {
+    const start = new Date(bucket * quarterHourMs);
+    const p = wallClockParts(start, zone);
+    const asUtc = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
+    offset = asUtc - start.getTime();
+    if (offsetCache.size > 10_000) offsetCache.clear();
+    offsetCache.set(key, offset);
+  }
+  return offset;
 }
 
 /** Parses "yyyy-MM-dd HH:mm:ss" read in `zone`; null when the text is not a real date and time. */

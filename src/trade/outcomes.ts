@@ -87,6 +87,12 @@ async function recordSuccess(context: Context, client: Client, attempt: AttemptR
     return recordLateSuccess(context, client, attempt, trade);
   }
   await repository.markAttemptSucceeded(client, attempt.attempt_no, channelTradeNo);
+  await recordEvents(client, [
+    { aggregateType: 'pay_attempt', aggregateId: attempt.attempt_no, eventType: 'pay_attempt.succeeded', payload: { trade_no: attempt.trade_no, channel_trade_no: channelTradeNo } },
+    { aggregateType: 'trade', aggregateId: paid.trade_no, eventType: 'trade.paid', payload: { attempt_no: attempt.attempt_no, channel: attempt.channel, amount_minor: attempt.amount_minor } },
+  ]);
+  await notifyTrade(context, client, paid);
+  // The posting comes last: it locks shared balance shards, which are then held only until the commit.
   await context.ledger.post(client, {
     kind: 'PAYMENT', reference: attempt.attempt_no, currency: attempt.currency, description: `trade ${attempt.trade_no}`,
     entries: [
@@ -94,11 +100,6 @@ async function recordSuccess(context: Context, client: Client, attempt: AttemptR
       { account: merchantPending(paid.merchant_id, attempt.currency), side: 'CREDIT', amountMinor: attempt.amount_minor },
     ],
   });
-  await recordEvents(client, [
-    { aggregateType: 'pay_attempt', aggregateId: attempt.attempt_no, eventType: 'pay_attempt.succeeded', payload: { trade_no: attempt.trade_no, channel_trade_no: channelTradeNo } },
-    { aggregateType: 'trade', aggregateId: paid.trade_no, eventType: 'trade.paid', payload: { attempt_no: attempt.attempt_no, channel: attempt.channel, amount_minor: attempt.amount_minor } },
-  ]);
-  await notifyTrade(context, client, paid);
   return paid;
 }
 

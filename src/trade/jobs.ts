@@ -101,8 +101,7 @@ async function scheduleNextQuery(context: Context, kind: 'payment' | 'refund', t
     context.log.error({ trade_no: tradeNo, record_no: recordNo }, `${kind} unresolved after all compensation queries`);
     return;
   }
-  const job = kind === 'payment' ? 'trade.pay.query' : 'refund.query';
-  const payload = kind === 'payment' ? { attempt_no: recordNo } : { refund_no: recordNo };
-  const jobKey = kind === 'payment' ? jobKeys.payQuery(recordNo) : jobKeys.refundQuery(recordNo);
-  await enqueue(context.pool, job, payload as never, { runAt: addSeconds(now(), delay), jobKey });
+  const runAt = addSeconds(now(), delay);
+  if (kind === 'payment') await enqueue(context.pool, 'trade.pay.query', { attempt_no: recordNo }, { runAt, jobKey: jobKeys.payQuery(recordNo) });
+  else await enqueue(context.pool, 'refund.query', { refund_no: recordNo }, { runAt, jobKey: jobKeys.refundQuery(recordNo) });
 }

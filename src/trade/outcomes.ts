@@ -143,7 +143,7 @@ export async function recordRefundOutcome(context: Context, refund: RefundRow, r
   }
   if (result.status !== 'SUCCEEDED' && result.status !== 'FAILED') {
     if (result.status === 'PENDING' && result.channelRefundNo) {
-      await context.pool.query('update refunds set channel_refund_no = $2, updated_at = now() where refund_no = $1', [refund.refund_no, result.channelRefundNo]);
+      await repository.noteRefundPending(context.pool, refund.refund_no, result.channelRefundNo);
     }
     return (await repository.findRefundByNo(context.pool, refund.refund_no))!;
   }

@@ -282,6 +282,13 @@ export async function finishRefund(
   return rows[0];
 }
 
+export async function noteRefundPending(client: Queryable, refundNo: string, channelRefundNo: string): Promise<void> {
+  await client.query(
+    "update refunds set channel_refund_no = $2, updated_at = now() where refund_no = $1 and status = 'REFUND_PROCESSING'",
+    [refundNo, channelRefundNo],
+  );
+}
+
 export async function countRefundQuery(client: Queryable, refundNo: string): Promise<number> {
   const { rows } = await client.query<{ query_count: number }>(
     'update refunds set query_count = query_count + 1, updated_at = now() where refund_no = $1 returning query_count',

@@ -12,7 +12,7 @@ export { listNotifications, findNotification, listAttemptLogs, type Notification
 
 const responseExcerptBytes = 256;
 
-/** The job key of a notification's delivery; insertNotificationAndJob writes the same key in SQL. */
+/** The job key of a notification's delivery; the repository's SQL writes the same key. */
 const notifyJobKey = (notifyId: string) => `notify:${notifyId}`;
 
 export interface NotificationInput {
@@ -93,12 +93,9 @@ export function createNotifier(context: Context) {
     const retryDelay = schedule[notification.attempt_count];
     const status: repository.NotificationStatus = outcome.success ? 'SUCCESS' : retryDelay === undefined ? 'EXPIRED' : 'PENDING';
     const nextAttemptAt = status === 'PENDING' ? addSeconds(now(), retryDelay!) : null;
-    await withTransaction(context.pool, async (client) => {
-      const recorded = await repository.recordDeliveryOutcome(client, notifyId, notification.attempt_count, status, nextAttemptAt);
-      if (!recorded) return; // another worker recorded this attempt first
-      await repository.insertAttemptLog(client, notifyId, { attemptNumber, ...outcome });
-      if (nextAttemptAt) await enqueue(client, 'notify.deliver', { notify_id: notifyId }, { runAt: nextAttemptAt, jobKey: notifyJobKey(notifyId) });
-    });
+    // One statement: the guarded status change, the attempt log and the next delivery job commit together,
+    // or (when another worker recorded this attempt first) none of them happens.
+    await repository.recordDeliveryAttempt(context.pool, notifyId, notification.attempt_count, status, nextAttemptAt, { attemptNumber, ...outcome });
     log.info({ attempt: attemptNumber, http_status: outcome.httpStatus, latency_ms: outcome.latencyMs, status }, 'notification attempt');
   }
 

@@ -51,33 +51,36 @@ export async function findNotification(client: Queryable, notifyId: string): Pro
   return rows[0];
 }
 
-export async function insertAttemptLog(
-  client: Queryable,
-  notifyId: string,
-  attempt: { attemptNumber: number; httpStatus: number | null; latencyMs: number; responseExcerpt: string | null; error: string | null },
-): Promise<void> {
-  await client.query(
-    `insert into notification_attempts (notify_id, attempt_number, http_status, latency_ms, response_excerpt, error)
-     values ($1, $2, $3, $4, $5, $6)`,
-    [notifyId, attempt.attemptNumber, attempt.httpStatus, attempt.latencyMs, attempt.responseExcerpt, attempt.error],
-  );
-}
-
-/** Guarded on the attempt count read before delivery, so two deliveries of one attempt cannot both record. */
-export async function recordDeliveryOutcome(
+/**
+ * Records one delivery attempt in one statement: the status change, guarded on the attempt count read
+ * before delivery (so two deliveries of one attempt cannot both record), the attempt log row, and, when a
+ * retry is due, the next notify.deliver job. Returns false when another worker recorded it first.
+ */
+export async function recordDeliveryAttempt(
   client: Queryable,
   notifyId: string,
   expectedAttemptCount: number,
   status: NotificationStatus,
   nextAttemptAt: Date | null,
+  attempt: { attemptNumber: number; httpStatus: number | null; latencyMs: number; responseExcerpt: string | null; error: string | null },
 ): Promise<boolean> {
-  const { rowCount } = await client.query(
-    `update notifications set attempt_count = attempt_count + 1, status = $3, next_attempt_at = $4, last_attempt_at = now(),
-            succeeded_at = case when $3 = 'SUCCESS' then now() else succeeded_at end
-     where notify_id = $1 and attempt_count = $2 and status = 'PENDING'`,
-    [notifyId, expectedAttemptCount, status, nextAttemptAt],
+  const { rows } = await client.query<{ notify_id: string }>(
+    `with updated as (
+       update notifications set attempt_count = attempt_count + 1, status = $3, next_attempt_at = $4, last_attempt_at = now(),
+              succeeded_at = case when $3 = 'SUCCESS' then now() else succeeded_at end
+       where notify_id = $1 and attempt_count = $2 and status = 'PENDING'
+       returning notify_id
+     ), logged as (
+       insert into notification_attempts (notify_id, attempt_number, http_status, latency_ms, response_excerpt, error)
+       select notify_id, $5, $6, $7, $8, $9 from updated
+     ), scheduled as (
+       select graphile_worker.add_job('notify.deliver', json_build_object('notify_id', notify_id), run_at => $4, job_key => 'notify:' || notify_id)
+       from updated where $4::timestamptz is not null
+     )
+     select notify_id from updated, (select count(*) from scheduled) as forced`,
+    [notifyId, expectedAttemptCount, status, nextAttemptAt, attempt.attemptNumber, attempt.httpStatus, attempt.latencyMs, attempt.responseExcerpt, attempt.error],
   );
-  return rowCount === 1;
+  return rows.length === 1;
 }
 
 export async function markForResend(client: Queryable, notifyId: string): Promise<NotificationRow | undefined> {

@@ -12,8 +12,6 @@ export { listNotifications, findNotification, listAttemptLogs, type Notification
 
 const responseExcerptBytes = 256;
 
-/** The job key of a notification's delivery; the repository's SQL writes the same key. */
-const notifyJobKey = (notifyId: string) => `notify:${notifyId}`;
 
 export interface NotificationInput {
   appId: string;
@@ -103,7 +101,7 @@ export function createNotifier(context: Context) {
   async function resend(notifyId: string): Promise<repository.NotificationRow | undefined> {
     return withTransaction(context.pool, async (client) => {
       const notification = await repository.markForResend(client, notifyId);
-      if (notification) await enqueue(client, 'notify.deliver', { notify_id: notifyId }, { jobKey: notifyJobKey(notifyId) });
+      if (notification) await enqueue(client, 'notify.deliver', { notify_id: notifyId }, { jobKey: repository.notifyJobKey(notifyId) });
       return notification;
     });
   }

@@ -1,5 +1,9 @@
 import type { Queryable } from '../db/pool.js';
 
+/** The job key of a notification's delivery (at most one pending delivery per notification). */
+export const notifyJobKeyPrefix = 'notify:';
+export const notifyJobKey = (notifyId: string) => `${notifyJobKeyPrefix}${notifyId}`;
+
 export type NotifyType = 'trade_status_sync' | 'refund_status_sync';
 export type NotificationStatus = 'PENDING' | 'SUCCESS' | 'EXPIRED';
 
@@ -41,8 +45,8 @@ export async function insertNotificationAndJob(
        insert into notifications (notify_id, app_id, notify_type, trade_no, refund_no, url, params, next_attempt_at)
        values ($1, $2, $3, $4, $5, $6, $7, now()) returning notify_id
      )
-     select graphile_worker.add_job('notify.deliver', json_build_object('notify_id', notify_id), job_key => 'notify:' || notify_id) from inserted`,
-    [notification.notifyId, notification.appId, notification.notifyType, notification.tradeNo, notification.refundNo, notification.url, JSON.stringify(notification.params)],
+     select graphile_worker.add_job('notify.deliver', json_build_object('notify_id', notify_id), job_key => $8 || notify_id) from inserted`,
+    [notification.notifyId, notification.appId, notification.notifyType, notification.tradeNo, notification.refundNo, notification.url, JSON.stringify(notification.params), notifyJobKeyPrefix],
   );
 }
 
@@ -74,11 +78,11 @@ export async function recordDeliveryAttempt(
        insert into notification_attempts (notify_id, attempt_number, http_status, latency_ms, response_excerpt, error)
        select notify_id, $5, $6, $7, $8, $9 from updated
      ), scheduled as (
-       select graphile_worker.add_job('notify.deliver', json_build_object('notify_id', notify_id), run_at => $4, job_key => 'notify:' || notify_id)
+       select graphile_worker.add_job('notify.deliver', json_build_object('notify_id', notify_id), run_at => $4, job_key => $10 || notify_id)
        from updated where $4::timestamptz is not null
      )
      select notify_id from updated, (select count(*) from scheduled) as forced`,
-    [notifyId, expectedAttemptCount, status, nextAttemptAt, attempt.attemptNumber, attempt.httpStatus, attempt.latencyMs, attempt.responseExcerpt, attempt.error],
+    [notifyId, expectedAttemptCount, status, nextAttemptAt, attempt.attemptNumber, attempt.httpStatus, attempt.latencyMs, attempt.responseExcerpt, attempt.error, notifyJobKeyPrefix],
   );
   return rows.length === 1;
 }

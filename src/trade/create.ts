@@ -67,7 +67,7 @@ export async function createTrade<T = undefined>(
   commonNotifyUrl: string | null,
   /** More work for the same transaction when the trade is new (create-and-pay starts its attempt here). */
   alsoWhenCreated?: (client: Client, trade: TradeRow) => Promise<{ value: T; events: EventRecord[] }>,
-): Promise<{ trade: TradeRow; created: boolean; extra?: T }> {
+): Promise<{ trade: TradeRow; extra?: T }> {
   const currency = tradeCurrency(input.currency);
   const amountMinor = tradeAmount(app, input.total_amount, currency);
   const timeoutSeconds = parseTimeoutExpress(input.timeout_express);
@@ -97,12 +97,12 @@ export async function createTrade<T = undefined>(
   });
   if (inserted) {
     context.log.info({ trade_no: inserted.trade.trade_no, out_trade_no: inserted.trade.out_trade_no }, 'trade created');
-    return { trade: inserted.trade, created: true, extra: inserted.extra };
+    return { trade: inserted.trade, extra: inserted.extra };
   }
 
   const existing = (await repository.findTrade(context.pool, app.app_id, { outTradeNo: input.out_trade_no }))!;
   if (existing.total_amount_minor !== amountMinor || existing.currency !== currency) {
     fail(errors.contextInconsistent, `out_trade_no ${input.out_trade_no} already exists with total_amount ${formatAmount(existing.total_amount_minor, existing.currency)} ${existing.currency}`);
   }
-  return { trade: existing, created: false };
+  return { trade: existing };
 }

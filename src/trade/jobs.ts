@@ -3,7 +3,8 @@ import type { Context } from '../context.js';
 import { withTransaction } from '../db/pool.js';
 import { enqueue, type JobHandlers } from '../jobs/index.js';
 import { closeTrade } from './close.js';
-import { jobKeys, recordPayOutcome, recordRefundOutcome } from './outcomes.js';
+import { jobKeys } from './job-keys.js';
+import { recordPayOutcome, recordRefundOutcome } from './outcomes.js';
 import { submitRefund } from './refund.js';
 import * as repository from './repository.js';
 

@@ -7,30 +7,25 @@ import { channelClearing, merchantPending, platformSuspense } from '../ledger/in
 import { findApp } from '../merchant/index.js';
 import { enqueueNotification } from '../notify/index.js';
 import { compact, createPresenter, refundFields, tradeFields } from './present.js';
+import { jobKeys } from './job-keys.js';
 import * as repository from './repository.js';
 import type { AttemptRow, RefundRow, TradeRow } from './repository.js';
 
-/** Job keys of the scheduled jobs that belong to one record. */
-export const jobKeys = {
-  expire: (tradeNo: string) => `trade-expire:${tradeNo}`,
-  payQuery: (attemptNo: string) => `pay-query:${attemptNo}`,
-  refundQuery: (refundNo: string) => `refund-query:${refundNo}`,
-};
 
+/** Where a trade's notifications go: the trade's own notify_url, else the app's default, else nowhere. */
+async function notifyUrlOf(client: Client, trade: TradeRow): Promise<string | null> {
+  return trade.notify_url ?? (await findApp(client, trade.app_id))?.notify_url ?? null;
+}
 
-export async function notifyTrade(context: Context, client: Client, trade: TradeRow, notifyUrlFallback: string | null = null): Promise<void> {
+export async function notifyTrade(context: Context, client: Client, trade: TradeRow): Promise<void> {
   await enqueueNotification(client, {
     appId: trade.app_id,
     notifyType: 'trade_status_sync',
     tradeNo: trade.trade_no,
     refundNo: null,
-    url: trade.notify_url ?? notifyUrlFallback ?? (await appNotifyUrl(client, trade.app_id)),
+    url: await notifyUrlOf(client, trade),
     fields: tradeFields(createPresenter(context.config.TONGBAO_TIMEZONE), trade),
   });
-}
-
-async function appNotifyUrl(client: Client, appId: string): Promise<string | null> {
-  return (await findApp(client, appId))?.notify_url ?? null;
 }
 
 /**
@@ -159,10 +154,11 @@ export async function recordRefundOutcome(context: Context, refund: RefundRow, r
     await recordEvent(client, 'refund', refund.refund_no, succeeded ? 'refund.succeeded' : 'refund.failed', { trade_no: refund.trade_no, amount_minor: refund.amount_minor });
     const trade = await applyRefundToTrade(context, client, finished, succeeded);
     if (finished.kind === 'MERCHANT') {
+      const present = createPresenter(context.config.TONGBAO_TIMEZONE);
       await enqueueNotification(client, {
         appId: trade.app_id, notifyType: 'refund_status_sync', tradeNo: trade.trade_no, refundNo: finished.refund_no,
-        url: trade.notify_url ?? (await appNotifyUrl(client, trade.app_id)),
-        fields: { ...tradeFields(createPresenter(context.config.TONGBAO_TIMEZONE), trade), ...compact(refundFields(createPresenter(context.config.TONGBAO_TIMEZONE), finished, trade)) },
+        url: await notifyUrlOf(client, trade),
+        fields: { ...tradeFields(present, trade), ...compact(refundFields(present, finished, trade)) },
       });
     }
     log.info({ status: finished.status }, 'refund finished');

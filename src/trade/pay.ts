@@ -8,7 +8,8 @@ import { enqueue } from '../jobs/index.js';
 import type { GatewayAppRow } from '../merchant/index.js';
 import { closeLockedTrade } from './close.js';
 import { createTrade, tradeCurrency, type CreateTradeInput } from './create.js';
-import { jobKeys, recordPayOutcome } from './outcomes.js';
+import { jobKeys } from './job-keys.js';
+import { recordPayOutcome } from './outcomes.js';
 import * as repository from './repository.js';
 import type { AttemptRow, TradeRow } from './repository.js';
 

@@ -7,7 +7,8 @@ import { recordEvent } from '../events/index.js';
 import { enqueue } from '../jobs/index.js';
 import { formatAmount, parseAmount } from '../shared/money.js';
 import { channelNotifyUrl } from './pay.js';
-import { jobKeys, recordRefundOutcome } from './outcomes.js';
+import { jobKeys } from './job-keys.js';
+import { recordRefundOutcome } from './outcomes.js';
 import * as repository from './repository.js';
 import type { RefundRow, TradeRow } from './repository.js';
 

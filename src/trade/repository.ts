@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.js';
+import { jobKeyPrefixes } from './job-keys.js';
 
 export type TradeStatus = 'WAIT_BUYER_PAY' | 'TRADE_SUCCESS' | 'TRADE_FINISHED' | 'TRADE_CLOSED';
 export type AttemptStatus = 'PROCESSING' | 'SUCCEEDED' | 'FAILED';
@@ -325,9 +326,9 @@ export async function listDiscrepancies(client: Queryable, status: 'OPEN' | 'RES
 export async function listOverdueTrades(client: Queryable, now: Date, limit: number): Promise<string[]> {
   const { rows } = await client.query<{ trade_no: string }>(
     `select trade_no from trades t where status = 'WAIT_BUYER_PAY' and expires_at <= $1
-       and not exists (select 1 from graphile_worker.jobs j where j.key = 'trade-expire:' || t.trade_no)
+       and not exists (select 1 from graphile_worker.jobs j where j.key = $3 || t.trade_no)
      order by expires_at limit $2`,
-    [now, limit],
+    [now, limit, jobKeyPrefixes.expire],
   );
   return rows.map((row) => row.trade_no);
 }
@@ -336,9 +337,9 @@ export async function listOverdueTrades(client: Queryable, now: Date, limit: num
 export async function listStaleAttempts(client: Queryable, before: Date, maxQueries: number, limit: number): Promise<string[]> {
   const { rows } = await client.query<{ attempt_no: string }>(
     `select attempt_no from pay_attempts a where status = 'PROCESSING' and updated_at < $1 and query_count < $2
-       and not exists (select 1 from graphile_worker.jobs j where j.key = 'pay-query:' || a.attempt_no)
+       and not exists (select 1 from graphile_worker.jobs j where j.key = $4 || a.attempt_no)
      order by updated_at limit $3`,
-    [before, maxQueries, limit],
+    [before, maxQueries, limit, jobKeyPrefixes.payQuery],
   );
   return rows.map((row) => row.attempt_no);
 }
@@ -346,9 +347,9 @@ export async function listStaleAttempts(client: Queryable, before: Date, maxQuer
 export async function listStaleRefunds(client: Queryable, before: Date, maxQueries: number, limit: number): Promise<string[]> {
   const { rows } = await client.query<{ refund_no: string }>(
     `select refund_no from refunds r where status = 'REFUND_PROCESSING' and updated_at < $1 and query_count < $2
-       and not exists (select 1 from graphile_worker.jobs j where j.key = 'refund-query:' || r.refund_no)
+       and not exists (select 1 from graphile_worker.jobs j where j.key = $4 || r.refund_no)
      order by updated_at limit $3`,
-    [before, maxQueries, limit],
+    [before, maxQueries, limit, jobKeyPrefixes.refundQuery],
   );
   return rows.map((row) => row.refund_no);
 }

@@ -80,7 +80,9 @@ export type ChannelCloseResult =
 /** A callback from the channel, verified and parsed. */
 export type ChannelNotification =
   | { readonly kind: 'PAYMENT'; readonly attemptNo: string; readonly result: ChannelPayResult }
-  | { readonly kind: 'REFUND'; readonly refundNo: string; readonly result: ChannelRefundResult };
+  | { readonly kind: 'REFUND'; readonly refundNo: string; readonly result: ChannelRefundResult }
+  /** A pre-authorization step or a payout settled at the channel; operationNo is Tongbao's number for it. */
+  | { readonly kind: 'OPERATION'; readonly operationNo: string; readonly result: ChannelOperationResult };
 
 export interface InboundChannelRequest {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
@@ -100,6 +102,93 @@ export interface ChannelAcknowledgement {
   readonly body: string;
 }
 
+/**
+ * Cancel (撤销): a full reversal of one attempt, used the same day before settlement. A paid attempt is
+ * refunded in full by the channel, an unpaid one is closed; the caller cannot choose the amount.
+ */
+export interface ChannelCancelRequest {
+  /** Tongbao's own number for this cancel: the idempotency key at the channel where it takes one. */
+  readonly cancelNo: string;
+  readonly attemptNo: string;
+  readonly channelTradeNo: string | null;
+  readonly amountMinor: bigint;
+  readonly currency: string;
+}
+
+export type ChannelCancelResult =
+  /** `refunded`: money had moved and went back to the payer; false when the attempt was closed unpaid. */
+  | { readonly status: 'CANCELLED'; readonly refunded: boolean }
+  /** The channel refuses (for example, past its same-day cut-off): nothing changed; the caller should refund. */
+  | { readonly status: 'FAILED'; readonly code: string; readonly message: string }
+  | { readonly status: 'UNKNOWN'; readonly reason: string };
+
+/**
+ * The answer to a money operation other than pay and refund (a pre-authorization step, a payout).
+ * Same rules: a decline is FAILED, anything untrusted or late is UNKNOWN and must be queried.
+ */
+export type ChannelOperationResult =
+  | { readonly status: 'SUCCEEDED'; readonly channelRef: string; readonly amountMinor: bigint; readonly currency: string; readonly finishedAt: Date }
+  | { readonly status: 'PENDING'; readonly channelRef?: string }
+  | { readonly status: 'FAILED'; readonly code: string; readonly message: string }
+  | { readonly status: 'UNKNOWN'; readonly reason: string };
+
+export type ChannelOperationQueryResult = ChannelOperationResult | { readonly status: 'NOT_FOUND' };
+
+/**
+ * Pre-authorization (预授权): hold an amount on the payer's means of payment, then capture part or all of it.
+ * Every step has Tongbao's own operation number (unique, the idempotency key at the channel) and names the
+ * hold by the channel's reference returned by freeze.
+ */
+export interface ChannelPreauthFreezeRequest {
+  readonly operationNo: string;
+  readonly amountMinor: bigint;
+  readonly currency: string;
+  readonly subject: string;
+  /** When the hold lapses at the channel if nothing captured it. */
+  readonly expiresAt: Date;
+  readonly notifyUrl: string;
+}
+
+export interface ChannelPreauthStepRequest {
+  readonly operationNo: string;
+  /** The channel's reference of the hold (freeze's channelRef). */
+  readonly authRef: string;
+  readonly amountMinor: bigint;
+  readonly currency: string;
+  readonly notifyUrl: string;
+}
+
+export interface ChannelPreauthCompleteCancelRequest extends ChannelPreauthStepRequest {
+  /** The channel's reference of the completion being reversed. */
+  readonly completeRef: string;
+}
+
+export interface ChannelPreauth {
+  freeze(request: ChannelPreauthFreezeRequest): Promise<ChannelOperationResult>;
+  /** Releases the whole hold. */
+  unfreeze(request: ChannelPreauthStepRequest): Promise<ChannelOperationResult>;
+  /** Captures up to the held amount; the channel releases the rest. */
+  complete(request: ChannelPreauthStepRequest): Promise<ChannelOperationResult>;
+  /** Reverses a completion in full; the hold is valid again. */
+  completeCancel(request: ChannelPreauthCompleteCancelRequest): Promise<ChannelOperationResult>;
+  query(operationNo: string): Promise<ChannelOperationQueryResult>;
+}
+
+/** Payout (代付/出款): the channel pays a person or account out of the merchant's funds at the channel. */
+export interface ChannelPayoutRequest {
+  readonly payoutNo: string;
+  readonly amountMinor: bigint;
+  readonly currency: string;
+  /** The payee as the channel knows it: an account login, a card token, an openid, ... */
+  readonly payee: { readonly type: string; readonly identity: string; readonly name?: string };
+  readonly remark: string | null;
+}
+
+export interface ChannelPayouts {
+  payout(request: ChannelPayoutRequest): Promise<ChannelOperationResult>;
+  query(payoutNo: string): Promise<ChannelOperationQueryResult>;
+}
+
 export interface ChannelAdapter {
   readonly name: string;
   readonly capabilities: ChannelCapabilities;
@@ -113,4 +202,19 @@ export interface ChannelAdapter {
   acknowledge(accepted: boolean): ChannelAcknowledgement;
   /** The channel's statement of one day (yyyy-MM-dd in the channel's zone), as the CSV text it publishes. */
   downloadStatement(date: string): Promise<string>;
+  /** Present exactly when capabilities.cancel. */
+  cancel?(request: ChannelCancelRequest): Promise<ChannelCancelResult>;
+  /** Present exactly when capabilities.preauth. */
+  readonly preauth?: ChannelPreauth;
+  /** Present exactly when capabilities.payout. */
+  readonly payouts?: ChannelPayouts;
+}
+
+/** Tongbao's own number a callback is about: the attempt, refund or operation number. */
+export function notificationSubjectNo(notification: ChannelNotification): string {
+  switch (notification.kind) {
+    case 'PAYMENT': return notification.attemptNo;
+    case 'REFUND': return notification.refundNo;
+    case 'OPERATION': return notification.operationNo;
+  }
 }

@@ -32,10 +32,12 @@ export async function channelCallbackRoutes(app: FastifyInstance, options: { con
       const attempt = await repository.findAttempt(context.pool, notification.attemptNo);
       if (attempt && attempt.channel === channel.name) await recordPayOutcome(context, attempt, notification.result);
       else request.log.warn({ channel: channel.name, attempt_no: notification.attemptNo }, 'callback for an unknown attempt');
-    } else {
+    } else if (notification.kind === 'REFUND') {
       const refund = await repository.findRefundByNo(context.pool, notification.refundNo);
       if (refund && refund.channel === channel.name) await recordRefundOutcome(context, refund, notification.result);
       else request.log.warn({ channel: channel.name, refund_no: notification.refundNo }, 'callback for an unknown refund');
+    } else {
+      request.log.warn({ channel: channel.name, operation_no: notification.operationNo }, 'callback for an unknown operation');
     }
     const ack = channel.acknowledge(true);
     return reply.code(ack.statusCode).type(ack.contentType).send(ack.body);

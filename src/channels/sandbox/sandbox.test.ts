@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChannelPayRequest, ChannelRefundRequest, NotificationVerification } from '../types.js';
+import { notificationSubjectNo, type ChannelPayRequest, type ChannelRefundRequest, type NotificationVerification } from '../types.js';
 import { createSandboxAdapter, type SandboxAdapter } from './adapter.js';
 import { generateEd25519KeyPair, generateSandboxCredentials } from './keys.js';
 import { sandboxHeaders, signedHeaders, statementDateOf, statementHeader } from './protocol.js';
@@ -40,7 +40,7 @@ class CallbackReceiver {
       incoming.on('end', () => {
         const verification = this.adapter().verifyNotification({ headers: incoming.headers, rawBody });
         this.received.push({ path: incoming.url ?? '', headers: incoming.headers, rawBody, verification });
-        const outNo = verification.ok ? (verification.notification.kind === 'PAYMENT' ? verification.notification.attemptNo : verification.notification.refundNo) : '';
+        const outNo = verification.ok ? notificationSubjectNo(verification.notification) : '';
         const failures = this.failNext.get(outNo) ?? 0;
         if (failures > 0) this.failNext.set(outNo, failures - 1);
         const acknowledgement = this.adapter().acknowledge(verification.ok && failures === 0);
@@ -55,8 +55,7 @@ class CallbackReceiver {
   about(outNo: string): ReceivedCallback[] {
     return this.received.filter(({ verification }) => {
       if (!verification.ok) return false;
-      const notification = verification.notification;
-      return (notification.kind === 'PAYMENT' ? notification.attemptNo : notification.refundNo) === outNo;
+      return notificationSubjectNo(verification.notification) === outNo;
     });
   }
 

@@ -42,11 +42,31 @@ export interface ChannelPayRequest {
   readonly expiresAt: Date;
   /** Where the channel posts its asynchronous result. */
   readonly notifyUrl: string;
+  /** One of capabilities.products; the adapter's first product when absent. */
+  readonly product?: string;
+  /**
+   * Who pays, as the channel knows them, where the product needs it: a WeChat openid for JSAPI, an Alipay
+   * buyer id, a Stripe payment method id, a card token. Never a full card number.
+   */
+  readonly payer?: { readonly type: string; readonly id: string };
+  /** Where the payer's browser returns after a page or redirect product. */
+  readonly returnUrl?: string;
 }
+
+/**
+ * What the payer has to do to finish a payment the channel accepted but has not settled: scan a QR code,
+ * follow a redirect, submit a form, or hand parameters to the channel's app SDK. Passed back to the business
+ * system unchanged; the result then arrives by callback or query.
+ */
+export type PayerAction =
+  | { readonly type: 'QR_CODE'; readonly content: string }
+  | { readonly type: 'REDIRECT'; readonly url: string }
+  | { readonly type: 'FORM'; readonly url: string; readonly fields: Readonly<Record<string, string>> }
+  | { readonly type: 'SDK'; readonly parameters: Readonly<Record<string, string>> };
 
 export type ChannelPayResult =
   | { readonly status: 'SUCCEEDED'; readonly channelTradeNo: string; readonly amountMinor: bigint; readonly currency: string; readonly paidAt: Date }
-  | { readonly status: 'PENDING'; readonly channelTradeNo?: string }
+  | { readonly status: 'PENDING'; readonly channelTradeNo?: string; readonly payerAction?: PayerAction }
   | { readonly status: 'FAILED'; readonly code: string; readonly message: string; readonly channelTradeNo?: string }
   | { readonly status: 'UNKNOWN'; readonly reason: string };
 

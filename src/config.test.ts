@@ -27,4 +27,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TONGBAO_TIMEZONE: 'Mars/Olympus' })).toThrow(/TONGBAO_TIMEZONE/);
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/TONGBAO_ADMIN_TOKEN: required/);
   });
+
+  it('refuses a test clock in production', () => {
+    const secrets = { TONGBAO_ADMIN_TOKEN: 'x'.repeat(24), TONGBAO_MASTER_KEY: `${'A'.repeat(43)}=` };
+    expect(loadConfig({ NODE_ENV: 'production', ...secrets }).TONGBAO_TEST_CLOCK).toBe('off');
+    expect(() => loadConfig({ NODE_ENV: 'production', TONGBAO_TEST_CLOCK: 'on', ...secrets })).toThrow(/TONGBAO_TEST_CLOCK: must be off/);
+  });
 });

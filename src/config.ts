@@ -19,6 +19,7 @@ const ConfigSchema = Type.Object({
   TONGBAO_DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 20 }),
   TONGBAO_WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   TONGBAO_EMBEDDED_PG_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 54329 }),
+  TONGBAO_TEST_CLOCK: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'off' }),
   TONGBAO_SANDBOX: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   TONGBAO_SANDBOX_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }),
   TONGBAO_SANDBOX_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
@@ -68,8 +69,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError([`TONGBAO_TIMEZONE: not a known IANA time zone (got ${JSON.stringify(config.TONGBAO_TIMEZONE)})`]);
   }
   if (config.NODE_ENV === 'production') {
-    const missing = (['TONGBAO_ADMIN_TOKEN', 'TONGBAO_MASTER_KEY'] as const).filter((key) => !config[key]);
-    if (missing.length > 0) throw new ConfigError(missing.map((key) => `${key}: required when NODE_ENV=production`));
+    const problems = (['TONGBAO_ADMIN_TOKEN', 'TONGBAO_MASTER_KEY'] as const).filter((key) => !config[key]).map((key) => `${key}: required when NODE_ENV=production`);
+    // A clock operators can move would let anyone with the admin token expire orders and settle escrow early.
+    if (config.TONGBAO_TEST_CLOCK === 'on') problems.push('TONGBAO_TEST_CLOCK: must be off when NODE_ENV=production');
+    if (problems.length > 0) throw new ConfigError(problems);
   }
   return {
     ...config,

@@ -15,6 +15,7 @@ import { loadPlatformKey } from './merchant/index.js';
 import { createNotifier } from './notify/index.js';
 import { SecretBox } from './shared/crypto.js';
 import { newAdminToken, newMasterKey, readOrCreateLocalSecret } from './shared/local-secrets.js';
+import { followTestClock } from './testclock/index.js';
 import { tradeJobHandlers } from './trade/index.js';
 
 export type Role = 'api' | 'worker' | 'all';
@@ -44,6 +45,8 @@ export async function startTongbao(config: Config, role: Role, log: Logger = cre
   };
   try {
     await migrate(database.url, pool, log);
+    const clock = await followTestClock(config, pool, log);
+    cleanups.push(() => clock.close());
     const secrets = new SecretBox(config.TONGBAO_MASTER_KEY ?? readOrCreateLocalSecret(config.dataDir, 'master.key', newMasterKey));
     const adminToken = config.TONGBAO_ADMIN_TOKEN ?? readOrCreateLocalSecret(config.dataDir, 'admin-token', newAdminToken);
     const platformKey = await loadPlatformKey(pool, secrets);

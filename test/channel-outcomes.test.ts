@@ -3,22 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxCredentials } from '../src/channels/sandbox/index.js';
 import { signedHeaders } from '../src/channels/sandbox/protocol.js';
 import { startTestInstance, type TestInstance } from './helpers/instance.js';
+import { until } from './helpers/wait.js';
 
 let t: TestInstance;
 beforeAll(async () => {
   t = await startTestInstance({ TONGBAO_CHANNEL_TIMEOUT_MS: '800', TONGBAO_COMPENSATION_RETRY_SECONDS: '0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5' });
 });
 afterAll(async () => { await t?.stop(); });
-
-async function until<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms: ${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const tradeOf = async (outTradeNo: string) => (await t.query('select * from trades where out_trade_no = $1', [outTradeNo]))[0]!;
 const pay = (outTradeNo: string, amount: string) => t.sdk().exec('tongbao.trade.pay', {

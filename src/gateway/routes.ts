@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { now } from '../clock.js';
+import { realNow } from '../clock.js';
 import type { Context } from '../context.js';
 import type { Logger } from '../logger.js';
 import { errors, gatewayCodeMessages, TongbaoError } from '../errors.js';
@@ -47,7 +47,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: { context: Co
       query: queryStart === -1 ? '' : url.slice(queryStart + 1),
       body: typeof request.body === 'string' ? request.body : '',
       contentType: request.headers['content-type'],
-      now: now(),
+      now: realNow(),
       zone: context.config.TONGBAO_TIMEZONE,
       windowSeconds: context.config.TONGBAO_TIMESTAMP_WINDOW_SECONDS,
     });

@@ -1,4 +1,5 @@
 import { parseCronItems, run, type Logger as WorkerLogger, type Runner, type Task } from 'graphile-worker';
+import { toRealTime } from '../clock.js';
 import type { Pool, Queryable } from '../db/pool.js';
 
 /** Every background job and its payload: one registry, so producers and handlers agree on the shape. */
@@ -12,10 +13,17 @@ export interface JobPayloads {
 }
 
 export type JobName = keyof JobPayloads;
+
+/**
+ * The periodic safety nets, run every minute by graphile-worker's cron and at once after a test clock
+ * moves: each finds records whose deadline passed or whose follow-up job was lost, and schedules their jobs.
+ */
+export const sweepJobs = ['trade.sweep'] as const satisfies readonly JobName[];
 export type JobHandler<K extends JobName> = (payload: JobPayloads[K]) => Promise<void>;
 export type JobHandlers = { [K in JobName]: JobHandler<K> };
 
 export interface EnqueueOptions {
+  /** In business time (clock.ts now()); stored as the wall-clock moment the test clock maps it to. */
   runAt?: Date;
   /** A job with the same key replaces the pending one: at most one scheduled job per key. */
   jobKey?: string;
@@ -31,7 +39,7 @@ export interface EnqueueOptions {
 export async function enqueue<K extends JobName>(client: Queryable, name: K, payload: JobPayloads[K], options: EnqueueOptions = {}): Promise<void> {
   await client.query(
     'select graphile_worker.add_job($1, $2::json, run_at => $3, job_key => $4, max_attempts => $5, job_key_mode => $6)',
-    [name, JSON.stringify(payload), options.runAt ?? null, options.jobKey ?? null, options.maxAttempts ?? 25, options.preserveRunAt ? 'preserve_run_at' : 'replace'],
+    [name, JSON.stringify(payload), options.runAt ? toRealTime(options.runAt) : null, options.jobKey ?? null, options.maxAttempts ?? 25, options.preserveRunAt ? 'preserve_run_at' : 'replace'],
   );
 }
 
@@ -57,7 +65,7 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
     pollInterval: options.pollIntervalMs,
     noHandleSignals: true,
     // graphile-worker's cron runs each scheduled sweep once, whichever worker process takes it.
-    parsedCronItems: parseCronItems([{ task: 'trade.sweep', identifier: 'trade.sweep', match: '* * * * *', options: { backfillPeriod: 0, maxAttempts: 1, jobKey: 'trade.sweep' } }]),
+    parsedCronItems: parseCronItems(sweepJobs.map((task) => ({ task, identifier: task, match: '* * * * *', options: { backfillPeriod: 0, maxAttempts: 1, jobKey: task } }))),
     taskList,
     logger: options.logger,
   });

@@ -1,3 +1,4 @@
+import { toRealTime } from '../clock.js';
 import type { Queryable } from '../db/pool.js';
 
 /** The job key of a notification's delivery (at most one pending delivery per notification). */
@@ -65,6 +66,7 @@ export async function recordDeliveryAttempt(
   notifyId: string,
   expectedAttemptCount: number,
   status: NotificationStatus,
+  /** In business time; the job runs when the (test) clock reaches it. */
   nextAttemptAt: Date | null,
   attempt: { attemptNumber: number; httpStatus: number | null; latencyMs: number; responseExcerpt: string | null; error: string | null },
 ): Promise<boolean> {
@@ -78,11 +80,11 @@ export async function recordDeliveryAttempt(
        insert into notification_attempts (notify_id, attempt_number, http_status, latency_ms, response_excerpt, error)
        select notify_id, $5, $6, $7, $8, $9 from updated
      ), scheduled as (
-       select graphile_worker.add_job('notify.deliver', json_build_object('notify_id', notify_id), run_at => $4, job_key => $10 || notify_id)
+       select graphile_worker.add_job('notify.deliver', json_build_object('notify_id', notify_id), run_at => $11, job_key => $10 || notify_id)
        from updated where $4::timestamptz is not null
      )
      select notify_id from updated, (select count(*) from scheduled) as forced`,
-    [notifyId, expectedAttemptCount, status, nextAttemptAt, attempt.attemptNumber, attempt.httpStatus, attempt.latencyMs, attempt.responseExcerpt, attempt.error, notifyJobKeyPrefix],
+    [notifyId, expectedAttemptCount, status, nextAttemptAt, attempt.attemptNumber, attempt.httpStatus, attempt.latencyMs, attempt.responseExcerpt, attempt.error, notifyJobKeyPrefix, nextAttemptAt && toRealTime(nextAttemptAt)],
   );
   return rows.length === 1;
 }

@@ -1,4 +1,5 @@
 import type { ChannelQueryResult, ChannelRefundQueryResult } from '../channels/types.js';
+import { now } from '../clock.js';
 import type { Context } from '../context.js';
 import { withTransaction, type Client } from '../db/pool.js';
 import { recordEvent, recordEvents } from '../events/index.js';
@@ -46,7 +47,9 @@ export async function recordPayOutcome(context: Context, attempt: AttemptRow, re
         }));
         return (await repository.findTradeByNo(context.pool, attempt.trade_no))!;
       }
-      return withTransaction(context.pool, (client) => recordSuccess(context, client, attempt, result.channelTradeNo, result.paidAt));
+      // paid_at is when Tongbao learned of the payment, on its own (possibly test) clock: the cancel cut-off,
+      // the refund window and escrow auto-confirm count from it, so it must share their clock.
+      return withTransaction(context.pool, (client) => recordSuccess(context, client, attempt, result.channelTradeNo, now()));
     }
     case 'FAILED':
     case 'NOT_FOUND': {

@@ -10,7 +10,7 @@
  */
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
-import { now } from '../../clock.js';
+import { realNow } from '../../clock.js';
 import type { ChannelAcknowledgement, ChannelAdapter, ChannelCapabilities, ChannelCloseResult, InboundChannelRequest, NotificationVerification } from '../types.js';
 import {
   closeResultFromAnswer,
@@ -95,7 +95,7 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
     if (!reading.ok) return `unsigned answer: ${reading.reason}`;
     const { mchId, timestamp, timestampMs, nonce, signature } = reading.value;
     if (mchId !== config.mchId) return 'the answer is signed for another merchant';
-    if (!isFresh(timestampMs, now().getTime())) return 'the answer has a stale timestamp';
+    if (!isFresh(timestampMs, realNow().getTime())) return 'the answer has a stale timestamp';
     if (!verifyMessage(stringToSign({ timestamp, nonce, method, path, body }), signature, bankKey)) return 'the answer signature does not verify';
     return null;
   }
@@ -104,7 +104,7 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
     const path = `${basePath}${relativePath}`;
     const text = body === undefined ? '' : JSON.stringify(body);
     const headers = signedHeaders({
-      mchId: config.mchId, method, path, body: text, privateKey: merchantKey, nowMs: now().getTime(), nonce: randomBytes(16).toString('hex'),
+      mchId: config.mchId, method, path, body: text, privateKey: merchantKey, nowMs: realNow().getTime(), nonce: randomBytes(16).toString('hex'),
     });
     try {
       const response = await request(`${base.origin}${path}`, {
@@ -172,7 +172,7 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
       if (mchId !== config.mchId) return { ok: false, reason: 'the callback is for another merchant' };
       const path = inbound.path ?? headerValue(inbound.headers, sandboxHeaders.callbackPath);
       if (!path) return { ok: false, reason: `missing ${sandboxHeaders.callbackPath}` };
-      const nowMs = now().getTime();
+      const nowMs = realNow().getTime();
       if (!isFresh(timestampMs, nowMs)) return { ok: false, reason: 'stale timestamp' };
       if (!verifyMessage(stringToSign({ timestamp, nonce, method: 'POST', path, body: inbound.rawBody }), signature, bankKey)) {
         return { ok: false, reason: 'invalid signature' };

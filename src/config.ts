@@ -19,6 +19,8 @@ const ConfigSchema = Type.Object({
   TONGBAO_DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 20 }),
   TONGBAO_WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   TONGBAO_EMBEDDED_PG_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 54329 }),
+  /** Local time (TONGBAO_TIMEZONE) ending the business day: a trade may be cancelled until the first cut-off after its payment. */
+  TONGBAO_CANCEL_CUTOFF: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$', default: '23:00' }),
   TONGBAO_TEST_CLOCK: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'off' }),
   TONGBAO_SANDBOX: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   TONGBAO_SANDBOX_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }),

@@ -76,6 +76,8 @@ export const errors = {
   tradeNotAllowRefund: define('40004', 'ACQ.TRADE_NOT_ALLOW_REFUND', 'the trade cannot be refunded', 409),
   refundRequestConflict: define('40004', 'ACQ.REFUND_REQUEST_CONFLICT', 'out_request_no was already used with different parameters', 409),
   refundNotExist: define('40004', 'ACQ.REFUND_NOT_EXIST', 'the refund does not exist', 404),
+  amountModifyNotAllowed: define('40004', 'ACQ.AMOUNT_MODIFY_NOT_ALLOWED', 'a payment attempt has started; the amount can no longer change', 409),
+  cancelNotAllowed: define('40004', 'ACQ.CANCEL_NOT_ALLOWED', 'the trade can no longer be cancelled; refund it instead', 409),
   systemError: define('20000', 'ACQ.SYSTEM_ERROR', 'the system is busy; query the trade or retry later', 503),
   unknownError: define('20000', 'isp.unknown-error', 'an unexpected error occurred; it has been logged', 500),
 

@@ -57,3 +57,16 @@ export function parseWallClock(text: string, zone: string): Date | null {
   const first = guess - zoneOffsetMs(new Date(guess), zone);
   return new Date(guess - zoneOffsetMs(new Date(first), zone));
 }
+
+/**
+ * The first moment strictly after `after` at which the zone's wall clock reads `cutoff` ("HH:mm"): the end
+ * of the business day `after` belongs to. A payment at 23:40 with a 23:00 cut-off belongs to the next day.
+ */
+export function nextCutoff(after: Date, cutoff: string, zone: string): Date {
+  const day = formatWallClock(after, zone).slice(0, 10);
+  const sameDay = parseWallClock(`${day} ${cutoff}:00`, zone);
+  if (!sameDay) throw new Error(`cut-off must be HH:mm, got ${JSON.stringify(cutoff)}`);
+  if (sameDay > after) return sameDay;
+  const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+  return parseWallClock(`${next} ${cutoff}:00`, zone)!;
+}

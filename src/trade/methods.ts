@@ -2,8 +2,10 @@ import { Type } from '@sinclair/typebox';
 import type { Context } from '../context.js';
 import { errors, fail } from '../errors.js';
 import { defineMethod, type GatewayCall, type GatewayMethod } from '../gateway/methods.js';
+import { cancelTrade } from './cancel.js';
 import { closeTradeByMerchant } from './close.js';
 import { createTrade } from './create.js';
+import { modifyTradeAmount } from './modify.js';
 import { payTrade } from './pay.js';
 import { compact, createPresenter, refundFields, tradeFields } from './present.js';
 import { refundTrade } from './refund.js';
@@ -69,6 +71,27 @@ export const tradeMethods: GatewayMethod[] = [
   defineMethod('tongbao.trade.close', Type.Object(tradeLookup), async (context, call, biz) => {
     const trade = await closeTradeByMerchant(context, await findTradeOrFail(context, call, biz));
     return compact(tradeFields(presenter(context), trade));
+  }),
+
+  defineMethod('tongbao.trade.amount.modify', Type.Object({
+    ...tradeLookup,
+    total_amount: amount('the new amount, decimal string in the trade currency'),
+  }), async (context, call, biz) => {
+    const trade = await modifyTradeAmount(context, call.app, await findTradeOrFail(context, call, biz), biz.total_amount);
+    return compact(tradeFields(presenter(context), trade));
+  }),
+
+  defineMethod('tongbao.trade.cancel', Type.Object(tradeLookup), async (context, call, biz) => {
+    const outcome = await cancelTrade(context, await findTradeOrFail(context, call, biz));
+    const refund = outcome.action === 'refund' ? outcome.refund : null;
+    return compact({
+      ...tradeFields(presenter(context), outcome.trade),
+      action: outcome.action,
+      // Alipay's retry_flag: Y when the reversal is still under way and the caller should ask again.
+      retry_flag: refund?.status === 'REFUND_PROCESSING' ? 'Y' : 'N',
+      refund_status: refund?.status,
+      failure_code: refund?.failure_code ?? undefined,
+    });
   }),
 
   defineMethod('tongbao.trade.refund', Type.Object({

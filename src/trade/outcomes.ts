@@ -190,7 +190,7 @@ async function applyRefundToTrade(context: Context, client: Client, refund: Refu
     await repository.releaseRefund(client, refund.trade_no, refund.amount_minor);
     return (await repository.findTradeByNo(client, refund.trade_no))!;
   }
-  const trade = await repository.completeRefundOnTrade(client, refund.trade_no, refund.amount_minor);
+  const trade = await repository.completeRefundOnTrade(client, refund.trade_no, refund.amount_minor, refund.kind === 'CANCEL' ? 'CANCELLED' : 'FULL_REFUND');
   await context.ledger.post(client, {
     kind: 'REFUND', reference: refund.refund_no, currency: refund.currency, description: `refund of trade ${refund.trade_no}`,
     entries: [
@@ -198,6 +198,10 @@ async function applyRefundToTrade(context: Context, client: Client, refund: Refu
       { account: channelClearing(refund.channel, refund.currency), side: 'CREDIT', amountMinor: refund.amount_minor },
     ],
   });
-  if (trade.status === 'TRADE_CLOSED') await recordEvent(client, 'trade', trade.trade_no, 'trade.closed', { reason: 'FULL_REFUND' });
+  if (trade.status === 'TRADE_CLOSED') {
+    await recordEvent(client, 'trade', trade.trade_no, 'trade.closed', { reason: trade.close_reason });
+    // A cancelled trade is told as the trade's own status change; a merchant refund has its own notification.
+    if (refund.kind === 'CANCEL') await notifyTrade(context, client, trade);
+  }
   return trade;
 }

@@ -86,9 +86,16 @@ export async function refundTrade(context: Context, trade: TradeRow, input: Refu
     const winner = (await repository.findRefund(context.pool, trade.trade_no, input.out_request_no))!;
     return { refund: sameRefund(winner, parsed.amountMinor, trade), trade };
   }
+  return sendRefund(context, refund, trade);
+}
+
+/**
+ * Sends a refund written (and its amount reserved) by the caller, and schedules a query when the answer is
+ * not final; should the process die first, the periodic sweep finds the refund still processing.
+ */
+export async function sendRefund(context: Context, refund: RefundRow, trade: TradeRow): Promise<{ refund: RefundRow; trade: TradeRow }> {
   const finished = await submitRefund(context, refund, trade);
   if (finished.status === 'REFUND_PROCESSING') {
-    // Not final yet: query it later. Should the process die first, the periodic sweep finds it.
     await enqueue(context.pool, 'refund.query', { refund_no: refund.refund_no }, {
       runAt: addSeconds(now(), context.config.compensationRetrySeconds[0]!), jobKey: jobKeys.refundQuery(refund.refund_no),
     });

@@ -51,7 +51,8 @@ export interface RefundRow {
   trade_no: string;
   app_id: string;
   out_request_no: string;
-  kind: 'MERCHANT' | 'REVERSAL';
+  /** MERCHANT: tongbao.trade.refund; REVERSAL: returning a late payment; CANCEL: tongbao.trade.cancel of a paid trade. */
+  kind: 'MERCHANT' | 'REVERSAL' | 'CANCEL';
   attempt_no: string;
   channel: string;
   amount_minor: bigint;
@@ -217,18 +218,35 @@ export async function releaseRefund(client: Queryable, tradeNo: string, amountMi
   );
 }
 
-/** Records a refunded amount; a trade refunded in full becomes TRADE_CLOSED. */
-export async function completeRefundOnTrade(client: Queryable, tradeNo: string, amountMinor: bigint): Promise<TradeRow> {
+/** Records a refunded amount; a trade refunded in full becomes TRADE_CLOSED for `closeReason`. */
+export async function completeRefundOnTrade(client: Queryable, tradeNo: string, amountMinor: bigint, closeReason: 'FULL_REFUND' | 'CANCELLED'): Promise<TradeRow> {
   const { rows } = await client.query<TradeRow>(
     `update trades set refunded_amount_minor = refunded_amount_minor + $2,
             status = case when refunded_amount_minor + $2 = paid_amount_minor then 'TRADE_CLOSED' else status end,
             closed_at = case when refunded_amount_minor + $2 = paid_amount_minor then now() else closed_at end,
-            close_reason = case when refunded_amount_minor + $2 = paid_amount_minor then 'FULL_REFUND' else close_reason end,
+            close_reason = case when refunded_amount_minor + $2 = paid_amount_minor then $3 else close_reason end,
             updated_at = now()
      where trade_no = $1 returning *`,
-    [tradeNo, amountMinor],
+    [tradeNo, amountMinor, closeReason],
   );
   return rows[0]!;
+}
+
+/**
+ * Changes the amount of a trade awaiting payment. The caller holds the trade row locked and has checked,
+ * in a statement after taking the lock, that no attempt ever started.
+ */
+export async function updateTradeAmount(client: Queryable, tradeNo: string, amountMinor: bigint): Promise<TradeRow | undefined> {
+  const { rows } = await client.query<TradeRow>(
+    "update trades set total_amount_minor = $2, updated_at = now() where trade_no = $1 and status = 'WAIT_BUYER_PAY' returning *",
+    [tradeNo, amountMinor],
+  );
+  return rows[0];
+}
+
+export async function countAttempts(client: Queryable, tradeNo: string): Promise<number> {
+  const { rows } = await client.query<{ count: number }>('select count(*)::int as count from pay_attempts where trade_no = $1', [tradeNo]);
+  return rows[0]!.count;
 }
 
 export interface NewRefund {

@@ -35,7 +35,13 @@ export interface Channels {
  * port (TONGBAO_SANDBOX_PORT); with TONGBAO_SANDBOX_URL the adapter talks to a bank running elsewhere.
  */
 export async function setupChannels(config: Config, pool: Pool, secrets: SecretBox, log: Logger, runBank: boolean): Promise<Channels> {
-  const registry = new ChannelRegistry();
+  const registry = new ChannelRegistry({
+    maxConcurrent: config.TONGBAO_CHANNEL_MAX_CONCURRENT,
+    maxQueued: config.TONGBAO_CHANNEL_MAX_QUEUED,
+    breakerFailures: config.TONGBAO_BREAKER_FAILURES,
+    halfOpenAfterMs: config.TONGBAO_BREAKER_HALF_OPEN_MS,
+    healthWindowMs: config.TONGBAO_CHANNEL_HEALTH_WINDOW_SECONDS * 1000,
+  }, log);
   let bank: SandboxBank | null = null;
   if (config.TONGBAO_SANDBOX === 'on') {
     const credentials = await sandboxCredentials(pool, secrets);

@@ -55,6 +55,7 @@ export const tradeMethods: GatewayMethod[] = [
     const outcome = await payTrade(context, call.app, biz, call.notifyUrl);
     const result = outcome.result;
     if (result?.status === 'FAILED') {
+      if (result.code === 'CHANNEL_UNAVAILABLE') fail(errors.channelUnavailable, `${result.message}; nothing was charged and the trade can be paid again`);
       fail(result.code === 'INSUFFICIENT_FUNDS' ? errors.buyerBalanceNotEnough : errors.paymentDeclined, `the channel declined the payment: ${result.code} ${result.message}`);
     }
     if (result?.status === 'UNKNOWN') {

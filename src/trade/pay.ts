@@ -1,4 +1,5 @@
 import { addSeconds, now } from '../clock.js';
+import type { GuardedChannel } from '../channels/guard.js';
 import type { ChannelAdapter, ChannelPayResult } from '../channels/types.js';
 import type { Context } from '../context.js';
 import { isUniqueViolation, withTransaction, type Client } from '../db/pool.js';
@@ -29,10 +30,12 @@ export function channelNotifyUrl(context: Context, channel: string): string {
   return `${context.urls.publicUrl}/channels/${channel}/notify`;
 }
 
-function requireChannel(context: Context, name: string, currency: string): ChannelAdapter {
+function requireChannel(context: Context, name: string, currency: string): GuardedChannel {
   const channel = context.channels.get(name);
   if (!channel) fail(errors.channelNotSupported, `channel ${name} is not enabled; enabled: ${context.channels.names().join(', ') || 'none'}`);
   if (!channel.capabilities.currencies.includes(currency)) fail(errors.channelNotSupported, `channel ${name} does not take ${currency}`);
+  // Refused before anything is written: an open breaker means the channel is known to be down.
+  if (!channel.available()) fail(errors.channelUnavailable, `channel ${name} is out of service (circuit breaker open); pay later or through another channel`);
   return channel;
 }
 

@@ -1,0 +1,42 @@
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Context } from '../context.js';
+import { errors, fail } from '../errors.js';
+import type { ChannelHealthReport } from './guard.js';
+
+function present(report: ChannelHealthReport) {
+  return {
+    channel: report.channel, state: report.state, in_flight: report.inFlight, queued: report.queued,
+    calls: report.calls, availability: report.availability, success_rate: report.successRate, p50_ms: report.p50Ms, p99_ms: report.p99Ms,
+  };
+}
+
+/**
+ * GET /admin/channels/health: breaker state, load and recent figures per channel (this process's view).
+ * POST /admin/channels/:channel/isolate and /release: take a channel out of service and back.
+ * GET /admin/metrics: Prometheus text format.
+ */
+export async function channelAdminRoutes(fastify: FastifyInstance, options: { context: Context }): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { channels, config } = options.context;
+  const windowSeconds = config.TONGBAO_CHANNEL_HEALTH_WINDOW_SECONDS;
+
+  app.get('/channels/health', async () => ({ window_seconds: windowSeconds, channels: channels.health().map(present) }));
+
+  const params = { params: Type.Object({ channel: Type.String({ maxLength: 32 }) }) };
+  for (const action of ['isolate', 'release'] as const) {
+    app.post(`/channels/:channel/${action}`, { schema: params }, async (request) => {
+      const channel = channels.get(request.params.channel);
+      if (!channel) fail(errors.notFound, `no channel ${request.params.channel}; enabled: ${channels.names().join(', ') || 'none'}`);
+      channel[action]();
+      request.log.warn({ channel: channel.name, action }, `channel ${action} by an operator`);
+      return present(channel.health());
+    });
+  }
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.type(channels.metrics.registry.contentType);
+    return channels.metrics.registry.metrics();
+  });
+}

@@ -143,8 +143,8 @@ export function createWechatAdapter(config: WechatConfig): WechatAdapter {
   }
 
   async function refund(request: ChannelRefundRequest): Promise<ChannelRefundResult> {
-    const refundFen = fenFromMinor(request.amountMinor, request.currency);
     if (request.currency !== wechatCurrency) return { status: 'FAILED', code: 'CURRENCY_NOT_SUPPORTED', message: `WeChat Pay refunds CNY only, not ${request.currency}` };
+    const refundFen = fenFromMinor(request.amountMinor, request.currency);
     if (refundFen === null) return { status: 'FAILED', code: 'INVALID_AMOUNT', message: `refund amount ${request.amountMinor} fen is out of range` };
     if (!outRefundNoPattern.test(request.refundNo)) return { status: 'FAILED', code: 'INVALID_OUT_REFUND_NO', message: 'the refund number does not fit out_refund_no' };
     // WeChat wants the order's total with every refund; ChannelRefundRequest does not carry it, so it is read here.

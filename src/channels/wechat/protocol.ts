@@ -97,8 +97,8 @@ export interface OrderBody {
 
 /** The order body for Native or JSAPI, or the reason it cannot be sent (nothing is sent then). */
 export function orderBody(request: ChannelPayRequest, product: WechatProduct, ids: MerchantIds): { ok: true; body: OrderBody } | { ok: false; code: string; message: string } {
-  const total = fenFromMinor(request.amountMinor, request.currency);
   if (request.currency !== wechatCurrency) return { ok: false, code: 'CURRENCY_NOT_SUPPORTED', message: `WeChat Pay takes CNY only, not ${request.currency}` };
+  const total = fenFromMinor(request.amountMinor, request.currency);
   if (total === null) return { ok: false, code: 'INVALID_AMOUNT', message: `amount ${request.amountMinor} fen is out of range` };
   if (!outTradeNoPattern.test(request.attemptNo)) return { ok: false, code: 'INVALID_OUT_TRADE_NO', message: 'the attempt number does not fit out_trade_no' };
   const body: OrderBody = {

@@ -83,7 +83,8 @@ export function parseAlipayConfig(input: unknown): AlipayConfig {
   const value = input as AlipayConfigInput;
   const privateKey = readPrivateKey(value.appPrivateKeyPem);
   if (!privateKey) problems.push('appPrivateKeyPem: not an RSA private key of at least 2048 bits');
-  const publicKeyPem = normalizeRsaPublicKey(value.alipayPublicKeyPem);
+  // A private key would pass as a public one (Node derives the public half), and is never what belongs here.
+  const publicKeyPem = /PRIVATE KEY/.test(value.alipayPublicKeyPem) ? null : normalizeRsaPublicKey(value.alipayPublicKeyPem);
   if (!publicKeyPem) problems.push('alipayPublicKeyPem: not an RSA public key of at least 2048 bits');
   if (!privateKey || !publicKeyPem) throw new AlipayConfigError(problems);
   return {

@@ -276,6 +276,16 @@ describe('alipay channel against the simulator', () => {
       expect(sim.books.orders.has(pay.attemptNo)).toBe(false);
     });
 
+    it('stamps requests in Beijing time whatever zone the server runs in', async () => {
+      const zone = process.env.TZ;
+      process.env.TZ = 'America/Los_Angeles';
+      try {
+        expect(await adapter.query(uniqueNo('A'))).toEqual({ status: 'NOT_FOUND' });
+      } finally {
+        process.env.TZ = zone;
+      }
+    });
+
     it('answers every call UNKNOWN while Alipay hangs', async () => {
       sim.setHangAll(true);
       try {

@@ -155,6 +155,7 @@ export function describeFailure(error: unknown): string {
     const cause = error.cause instanceof Error ? ('code' in error.cause && error.cause.code ? String(error.cause.code) : error.cause.message) : '';
     return `network error: ${cause || error.message}`.slice(0, 200);
   }
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string') return `network error: ${error.code}`.slice(0, 200);
   // The SDK's verifier throws (not returns false) when the answer carries no sign at all.
   const message = error instanceof Error ? error.message : String(error);
   return `the answer could not be verified or read: ${message}`.slice(0, 200);

@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { inspect } from 'node:util';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlipayAdapter, parseAlipayConfig, type AlipayAdapter, type AlipayConfigInput } from '../../src/channels/alipay/index.js';
-import { notificationSubjectNo, type ChannelPayRequest, type ChannelRefundRequest, type NotificationVerification } from '../../src/channels/types.js';
+import type { ChannelPayRequest, ChannelRefundRequest } from '../../src/channels/types.js';
 import { generateRsaKeyPair, rsaSign, signContent } from '../../src/shared/crypto.js';
 import { formatWallClock } from '../../src/shared/time.js';
 import { billDetailHeader, startAlipaySimulator, type AlipaySimulator } from '../simulators/alipay/index.js';
+import { Receiver, waitFor } from '../simulators/alipay/receiver.js';
 
 const appKeys = generateRsaKeyPair();
 const alipayKeys = generateRsaKeyPair();
@@ -19,64 +17,6 @@ const payees = [
   { identity: 'payee@example.com', type: 'ALIPAY_LOGON_ID' as const, name: '张三' },
   { identity: '2088102177846881', type: 'ALIPAY_USER_ID' as const, name: '李四' },
 ];
-
-interface Received {
-  readonly path: string;
-  readonly rawBody: string;
-  readonly verification: NotificationVerification | null;
-}
-
-/** Stands in for Tongbao's callback route: verifies each notification with the adapter and acknowledges it. */
-class Receiver {
-  readonly received: Received[] = [];
-  /** Answers the next N posts with HTTP 500 without reading them, as a Tongbao whose database is down. */
-  dropNext = 0;
-  url = '';
-  private server: Server | null = null;
-
-  constructor(private readonly adapter: () => AlipayAdapter) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((incoming, outgoing) => {
-      let rawBody = '';
-      incoming.setEncoding('utf8');
-      incoming.on('data', (chunk: string) => (rawBody += chunk));
-      incoming.on('end', () => {
-        if (this.dropNext > 0) {
-          this.dropNext -= 1;
-          this.received.push({ path: incoming.url ?? '', rawBody, verification: null });
-          return void outgoing.writeHead(500).end('database unavailable');
-        }
-        const verification = this.adapter().verifyNotification({ headers: incoming.headers, rawBody });
-        this.received.push({ path: incoming.url ?? '', rawBody, verification });
-        const ack = this.adapter().acknowledge(verification.ok);
-        outgoing.writeHead(ack.statusCode, { 'content-type': ack.contentType }).end(ack.body);
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  /** Verified notifications about this number. */
-  about(no: string): NotificationVerification[] {
-    return this.received.flatMap(({ verification }) => (verification?.ok && notificationSubjectNo(verification.notification) === no ? [verification] : []));
-  }
-
-  async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-}
-
-async function waitFor<T>(find: () => T | undefined, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error('waited too long');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 let counter = 0;
 const uniqueNo = (prefix: string) => `${prefix}${(counter += 1)}_${randomBytes(3).toString('hex')}`;
@@ -552,47 +492,5 @@ describe('alipay channel against the simulator', () => {
       sim.next('alipay.data.dataservice.bill.downloadurl.query', { kind: 'mutate', mutate: (body) => Object.assign(body, { bill_download_url: `${new URL(sim.gatewayUrl).origin}/downloadBillFile.resource?token=expired` }) });
       await expect(adapter.downloadStatement('2024-01-02')).rejects.toThrow('HTTP 403');
     });
-  });
-});
-
-describe('alipay configuration', () => {
-  const valid = { appId, appPrivateKeyPem: appKeys.privateKeyPem, alipayPublicKeyPem: alipayKeys.publicKeyPem, timeoutMs: 5000 };
-
-  it('fills defaults and accepts bare base64 keys as Alipay\'s key tool prints them', () => {
-    const bare = (pem: string) => pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
-    const config = parseAlipayConfig({ ...valid, appPrivateKeyPem: bare(appKeys.privateKeyPem), alipayPublicKeyPem: bare(alipayKeys.publicKeyPem) });
-    expect(config).toMatchObject({ appId, gatewayUrl: 'https://openapi.alipay.com/gateway.do', timeoutMs: 5000, maxConnections: 32, pagePayAction: 'FORM' });
-    expect(config.appPrivateKey.reveal()).toContain('BEGIN PRIVATE KEY');
-  });
-
-  it('names every bad field without printing its value', () => {
-    expect(() => parseAlipayConfig({ ...valid, appId: 'abc', timeoutMs: 5 })).toThrow(/appId.*timeoutMs|timeoutMs.*appId/);
-    expect(() => parseAlipayConfig({ ...valid, appPrivateKeyPem: 'not a key' })).toThrow('appPrivateKeyPem: not an RSA private key');
-    expect(() => parseAlipayConfig({ ...valid, alipayPublicKeyPem: appKeys.privateKeyPem })).toThrow('alipayPublicKeyPem');
-    expect(() => parseAlipayConfig({ ...valid, extra: 1 })).toThrow('invalid alipay configuration');
-    expect(() => parseAlipayConfig(null)).toThrow('invalid alipay configuration');
-    try {
-      parseAlipayConfig({ ...valid, appPrivateKeyPem: `${appKeys.privateKeyPem.slice(0, 200)}` });
-    } catch (error) {
-      expect(String(error)).not.toContain(appKeys.privateKeyPem.slice(40, 80));
-    }
-  });
-
-  it('never shows the private key in JSON, inspect or the adapter', async () => {
-    const config = parseAlipayConfig(valid);
-    const keyBody = appKeys.privateKeyPem.split('\n')[1]!;
-    const adapter = createAlipayAdapter(config);
-    try {
-      const printed = [
-        JSON.stringify(config),
-        inspect(config, { depth: 5 }),
-        JSON.stringify(adapter, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)),
-        inspect(adapter, { depth: 5 }),
-      ];
-      for (const text of printed) expect(text).not.toContain(keyBody);
-      expect(JSON.stringify(config)).toContain('"appPrivateKey":"[redacted]"');
-    } finally {
-      await adapter.dispose();
-    }
   });
 });

@@ -37,9 +37,9 @@ async function startRefund(context: Context, trade: TradeRow, input: RefundInput
     const fromEscrowMinor = refundEscrowPart(locked, amountMinor);
     const reserved = await repository.reserveRefund(client, trade.trade_no, amountMinor, fromEscrowMinor);
     if (!reserved) {
-      const current = (await repository.findTradeByNo(client, trade.trade_no))!;
-      if (current.status !== 'TRADE_SUCCESS') fail(errors.tradeNotAllowRefund, `trade ${trade.trade_no} is ${current.status} and cannot be refunded`);
-      const remaining = current.paid_amount_minor - current.refund_reserved_minor;
+      // The locked row is the current one: it says why the guarded update refused.
+      if (locked.status !== 'TRADE_SUCCESS') fail(errors.tradeNotAllowRefund, `trade ${trade.trade_no} is ${locked.status} and cannot be refunded`);
+      const remaining = locked.paid_amount_minor - locked.refund_reserved_minor;
       fail(errors.refundAmountExceeded, `refund_amount is above what remains refundable: ${formatAmount(remaining, trade.currency)} ${trade.currency}`);
     }
     const refund = await repository.insertRefund(client, {

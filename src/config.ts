@@ -34,6 +34,8 @@ const ConfigSchema = Type.Object({
   TONGBAO_NOTIFY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
   TONGBAO_NOTIFY_RETRY_SECONDS: Type.String({ pattern: '^\\d+(\\.\\d+)?(,\\d+(\\.\\d+)?){0,19}$', default: '10,30,60,300,900,1800,3600,7200,21600,54000' }),
   TONGBAO_COMPENSATION_RETRY_SECONDS: Type.String({ pattern: '^\\d+(\\.\\d+)?(,\\d+(\\.\\d+)?){0,29}$', default: '10,30,60,300,900,1800,3600,7200,21600,43200,86400' }),
+  /** The default time an escrow payment waits for the buyer's confirmation before it settles by itself (10 days). */
+  TONGBAO_ESCROW_CONFIRM_SECONDS: Type.Integer({ minimum: 1, maximum: 31622400, default: 864000 }),
   TONGBAO_WORKER_POLL_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 60000, default: 1000 }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)), { default: 'info' }),
 });

@@ -60,6 +60,10 @@ export const errors = {
   unknownParameter: define('40002', 'isv.unknown-parameter', 'biz_content has a field this method does not take'),
   invalidAmount: define('40002', 'isv.invalid-amount', 'the amount is not a valid positive decimal in the currency'),
   currencyNotSupported: define('40002', 'isv.currency-not-supported', 'the currency is not supported'),
+  escrowAmountNotAllowed: define('40002', 'isv.escrow-amount-not-allowed', 'escrow_amount is only for trade_type ESCROW'),
+  royaltyNotAllowed: define('40002', 'isv.royalty-not-allowed', 'royalty_parameters at creation are only for INSTANT trades; split an escrow trade when settling it'),
+  royaltyTooManyReceivers: define('40002', 'isv.royalty-too-many-receivers', 'royalty_parameters has more receivers than allowed'),
+  royaltyDuplicateReceiver: define('40002', 'isv.royalty-duplicate-receiver', 'royalty_parameters names the same receiver twice'),
 
   // Business results.
   tradeNotExist: define('40004', 'ACQ.TRADE_NOT_EXIST', 'the trade does not exist', 404),
@@ -79,6 +83,12 @@ export const errors = {
   refundNotExist: define('40004', 'ACQ.REFUND_NOT_EXIST', 'the refund does not exist', 404),
   amountModifyNotAllowed: define('40004', 'ACQ.AMOUNT_MODIFY_NOT_ALLOWED', 'a payment attempt has started; the amount can no longer change', 409),
   cancelNotAllowed: define('40004', 'ACQ.CANCEL_NOT_ALLOWED', 'the trade can no longer be cancelled; refund it instead', 409),
+  escrowAmountExceed: define('40004', 'ACQ.ESCROW_AMOUNT_EXCEED', 'escrow_amount is above total_amount', 422),
+  royaltyAmountExceed: define('40004', 'ACQ.ROYALTY_AMOUNT_EXCEED', 'the splits add up to more than the amount they share', 422),
+  royaltyReceiverInvalid: define('40004', 'ACQ.ROYALTY_RECEIVER_INVALID', 'a split receiver does not exist, is not NORMAL, or is the trade\'s own merchant', 422),
+  tradeNotEscrow: define('40004', 'ACQ.TRADE_NOT_ESCROW', 'the trade is not an escrow trade', 409),
+  settleAmountExceed: define('40004', 'ACQ.SETTLE_AMOUNT_EXCEED', 'the settle amount is above what remains in escrow', 422),
+  settleRequestConflict: define('40004', 'ACQ.SETTLE_REQUEST_CONFLICT', 'out_request_no was already used with different parameters', 409),
   systemError: define('20000', 'ACQ.SYSTEM_ERROR', 'the system is busy; query the trade or retry later', 503),
   unknownError: define('20000', 'isp.unknown-error', 'an unexpected error occurred; it has been logged', 500),
 

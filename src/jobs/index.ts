@@ -7,8 +7,10 @@ export interface JobPayloads {
   'trade.expire': { trade_no: string };
   'trade.pay.query': { attempt_no: string };
   'refund.query': { refund_no: string };
+  /** Settles what an escrow trade still holds once its confirm period has run out (or the buyer confirmed). */
+  'trade.escrow.settle': { trade_no: string };
   'notify.deliver': { notify_id: string };
-  /** Periodic (cron, every minute): expires overdue orders and re-queries results nobody is waiting for. */
+  /** Periodic (cron, every minute): expires overdue orders, re-queries results nobody is waiting for, settles overdue escrow. */
   'trade.sweep': Record<string, unknown>;
 }
 

@@ -29,3 +29,17 @@ export function merchantPending(merchantId: string, currency: string): AccountSp
 export function platformSuspense(currency: string): AccountSpec {
   return { code: `platform:suspense:${currency}`, kind: 'PLATFORM_SUSPENSE', ownerType: 'PLATFORM', ownerId: 'platform', currency, normalSide: 'CREDIT', shardCount: 4 };
 }
+
+/**
+ * The platform's escrow transit account (担保账户): escrow payments wait here until they are settled to the
+ * merchant or refunded to the buyer (a liability, credit-normal). Every escrow payment and settlement
+ * touches it, so it is sharded like the clearing accounts.
+ */
+export function platformEscrow(currency: string): AccountSpec {
+  return { code: `platform:escrow:${currency}`, kind: 'PLATFORM_ESCROW', ownerType: 'PLATFORM', ownerId: 'platform', currency, normalSide: 'CREDIT', shardCount: 16 };
+}
+
+/** The platform's own income, such as its profit-sharing splits (credit-normal). Shared by every split, so sharded. */
+export function platformFeeIncome(currency: string): AccountSpec {
+  return { code: `platform:fee-income:${currency}`, kind: 'PLATFORM_FEE_INCOME', ownerType: 'PLATFORM', ownerId: 'platform', currency, normalSide: 'CREDIT', shardCount: 8 };
+}

@@ -1,2 +1,2 @@
 export * from './service.js';
-export { findAppForGateway, findApp, countMerchants, type AppRow, type GatewayAppRow, type MerchantRow } from './repository.js';
+export { findAppForGateway, findApp, findMerchant, findMerchants, countMerchants, type AppRow, type GatewayAppRow, type MerchantRow } from './repository.js';

@@ -6,6 +6,8 @@ export interface MerchantRow {
   merchant_id: string;
   name: string;
   status: PartyStatus;
+  /** The merchant's escrow confirm period; null means the platform default (TONGBAO_ESCROW_CONFIRM_SECONDS). */
+  escrow_confirm_seconds: number | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -38,6 +40,21 @@ export async function insertMerchant(client: Queryable, merchantId: string, name
 
 export async function findMerchant(client: Queryable, merchantId: string): Promise<MerchantRow | undefined> {
   const { rows } = await client.query<MerchantRow>('select * from merchants where merchant_id = $1', [merchantId]);
+  return rows[0];
+}
+
+/** The merchants among these ids that exist (a profit-sharing split names its receivers by id). */
+export async function findMerchants(client: Queryable, merchantIds: readonly string[]): Promise<MerchantRow[]> {
+  const { rows } = await client.query<MerchantRow>('select * from merchants where merchant_id = any($1::text[])', [merchantIds]);
+  return rows;
+}
+
+export async function updateMerchantSettings(client: Queryable, merchantId: string, settings: { escrowConfirmSeconds?: number | null }): Promise<MerchantRow | undefined> {
+  const { rows } = await client.query<MerchantRow>(
+    `update merchants set escrow_confirm_seconds = case when $2 then $3 else escrow_confirm_seconds end, updated_at = now()
+     where merchant_id = $1 returning *`,
+    [merchantId, settings.escrowConfirmSeconds !== undefined, settings.escrowConfirmSeconds ?? null],
+  );
   return rows[0];
 }
 

@@ -9,7 +9,7 @@ import { Paging } from '../admin/schemas.js';
 import { isHttpUrl } from '../gateway/protocol.js';
 import { parseAmount } from '../shared/money.js';
 import * as repository from './repository.js';
-import { createApp, createMerchant, presentApp, presentMerchant, rotateAppKey, setAppStatus, setMerchantStatus, updateAppSettings } from './service.js';
+import { createApp, createMerchant, presentApp, presentMerchant, rotateAppKey, setAppStatus, setMerchantStatus, updateAppSettings, updateMerchantSettings } from './service.js';
 
 const SignTypeSchema = Type.Union([Type.Literal('RSA2'), Type.Literal('HMAC-SHA256')]);
 const MethodList = Type.Union([Type.Array(Type.String({ pattern: '^tongbao(\\.[a-z0-9_]+)+$' }), { maxItems: 200 }), Type.Null()]);
@@ -58,6 +58,20 @@ export async function merchantAdminRoutes(fastify: FastifyInstance, options: { c
   app.get('/merchants/:merchant_id', { schema: { params: Type.Object({ merchant_id: Type.String({ maxLength: 32 }) }) } }, async (request) => {
     const merchant = await repository.findMerchant(context.pool, request.params.merchant_id);
     if (!merchant) fail(errors.notFound, `merchant ${request.params.merchant_id} does not exist`);
+    return presentMerchant(merchant);
+  });
+
+  app.patch('/merchants/:merchant_id', {
+    schema: {
+      params: Type.Object({ merchant_id: Type.String({ maxLength: 32 }) }),
+      body: Type.Object({
+        // null goes back to the platform default (TONGBAO_ESCROW_CONFIRM_SECONDS)
+        escrow_confirm_seconds: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 31622400 }), Type.Null()])),
+      }, { additionalProperties: false }),
+    },
+  }, async (request) => {
+    const settings = { escrowConfirmSeconds: request.body.escrow_confirm_seconds };
+    const merchant = await withTransaction(context.pool, (client) => updateMerchantSettings(client, request.params.merchant_id, settings));
     return presentMerchant(merchant);
   });
 

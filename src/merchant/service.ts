@@ -140,6 +140,14 @@ export async function updateAppSettings(client: Queryable, appId: string, settin
   return updated;
 }
 
+/** Changes the merchant's settings (absent ones stay as they are) and records the change. */
+export async function updateMerchantSettings(client: Queryable, merchantId: string, settings: { escrowConfirmSeconds?: number | null }): Promise<repository.MerchantRow> {
+  const updated = await repository.updateMerchantSettings(client, merchantId, settings);
+  if (!updated) fail(errors.notFound, `merchant ${merchantId} does not exist`);
+  if (settings.escrowConfirmSeconds !== undefined) await recordEvent(client, 'merchant', merchantId, 'merchant.updated', { escrow_confirm_seconds: settings.escrowConfirmSeconds });
+  return updated;
+}
+
 export async function setMerchantStatus(client: Queryable, merchantId: string, to: repository.PartyStatus) {
   const from = to === 'FROZEN' ? 'NORMAL' : 'FROZEN';
   const updated = await repository.updateMerchantStatus(client, merchantId, from, to);
@@ -187,6 +195,7 @@ export function presentMerchant(merchant: repository.MerchantRow) {
     merchant_id: merchant.merchant_id,
     name: merchant.name,
     status: merchant.status,
+    escrow_confirm_seconds: merchant.escrow_confirm_seconds,
     created_at: merchant.created_at.toISOString(),
     updated_at: merchant.updated_at.toISOString(),
   };

@@ -5,6 +5,7 @@ import { errors, fail } from '../errors.js';
 import { recordEvent } from '../events/index.js';
 import { formatWallClock, nextCutoff } from '../shared/time.js';
 import { closeTrade } from './close.js';
+import { refundEscrowPart } from './escrow.js';
 import { recordPayOutcome } from './outcomes.js';
 import { sendRefund } from './refund.js';
 import * as repository from './repository.js';
@@ -27,8 +28,9 @@ export function cancelDeadline(context: Context, trade: TradeRow): Date {
 /**
  * tongbao.trade.cancel (撤销): the full reversal of a trade, as if it never happened.
  * - Unpaid: closed (an attempt at the channel is asked first; if it turns out paid, the payment is reversed).
- * - Paid before the current business day's cut-off and never refunded: the whole amount is returned.
- * - After the cut-off, or once any refund was made: refused; the caller refunds instead.
+ * - Paid before the current business day's cut-off, never refunded and (escrow) never settled: the whole
+ *   amount is returned, the escrowed part out of escrow.
+ * - After the cut-off, or once any refund or settlement was made: refused; the caller refunds instead.
  * Repeating a cancel answers as the first one did.
  */
 export async function cancelTrade(context: Context, trade: TradeRow): Promise<CancelOutcome> {
@@ -75,10 +77,13 @@ async function reversePaid(context: Context, trade: TradeRow): Promise<CancelOut
     if (existing) return { refund: existing, existing: true };
     if (locked.status !== 'TRADE_SUCCESS') fail(errors.cancelNotAllowed, `trade ${trade.trade_no} is ${locked.status}`);
     if (locked.refund_reserved_minor > 0n) fail(errors.cancelNotAllowed, `trade ${trade.trade_no} has refunds; refund the rest instead`);
-    await repository.reserveRefund(client, locked.trade_no, locked.paid_amount_minor);
+    // Settled escrow has reached the merchant: the trade is past what a cancel may undo.
+    if (locked.settled_amount_minor > 0n) fail(errors.cancelNotAllowed, `trade ${trade.trade_no} has settlements; refund it instead`);
+    const fromEscrowMinor = refundEscrowPart(locked, locked.paid_amount_minor);
+    await repository.reserveRefund(client, locked.trade_no, locked.paid_amount_minor, fromEscrowMinor);
     const inserted = await repository.insertRefund(client, {
       tradeNo: locked.trade_no, appId: locked.app_id, outRequestNo: cancelRequestNo, kind: 'CANCEL', attemptNo: locked.paid_attempt_no!,
-      channel: locked.channel!, amountMinor: locked.paid_amount_minor, currency: locked.currency, reason: 'cancelled by the merchant',
+      channel: locked.channel!, amountMinor: locked.paid_amount_minor, fromEscrowMinor, currency: locked.currency, reason: 'cancelled by the merchant',
     });
     await recordEvent(client, 'refund', inserted.refund_no, 'refund.created', { trade_no: locked.trade_no, kind: 'CANCEL', amount_minor: inserted.amount_minor });
     return { refund: inserted, existing: false };

@@ -5,10 +5,13 @@ import { errors, fail } from '../errors.js';
 import { recordEvents, type EventRecord } from '../events/index.js';
 import type { GatewayAppRow } from '../merchant/index.js';
 import { currencyExponent, formatAmount, isSupportedCurrency, parseAmount } from '../shared/money.js';
+import * as escrowRepository from './escrow-repository.js';
+import { tradeTerms, type TradeTerms, type TradeTermsInput } from './escrow.js';
 import * as repository from './repository.js';
 import type { TradeRow } from './repository.js';
+import { checkReceivers, royaltyTotal, sameSplits } from './royalty.js';
 
-export interface CreateTradeInput {
+export interface CreateTradeInput extends TradeTermsInput {
   out_trade_no: string;
   total_amount: string | number;
   currency?: string | undefined;
@@ -55,10 +58,23 @@ export function tradeCurrency(currency: string | undefined): string {
   return code;
 }
 
+/** Refuses an existing trade whose terms differ from this request's (amount, currency, type, escrow, splits). */
+async function checkSameTrade(context: Context, existing: TradeRow, amountMinor: bigint, currency: string, terms: TradeTerms): Promise<TradeRow> {
+  const existingSplits = existing.royalty_amount_minor > 0n ? await escrowRepository.listSplits(context.pool, existing.trade_no, null) : [];
+  const same = existing.total_amount_minor === amountMinor && existing.currency === currency && existing.trade_type === terms.tradeType
+    && existing.escrow_amount_minor === terms.escrowAmountMinor && sameSplits(existingSplits, terms.splits);
+  if (!same) {
+    const escrow = existing.trade_type === 'ESCROW' ? `, escrow_amount ${formatAmount(existing.escrow_amount_minor, existing.currency)}` : '';
+    const splits = existingSplits.length > 0 ? `, ${existingSplits.length} royalty receivers` : '';
+    fail(errors.contextInconsistent, `out_trade_no ${existing.out_trade_no} already exists with total_amount ${formatAmount(existing.total_amount_minor, existing.currency)} ${existing.currency}, trade_type ${existing.trade_type}${escrow}${splits}`);
+  }
+  return existing;
+}
+
 /**
  * Creates the order awaiting payment, or returns the existing one for the same out_trade_no when the
- * request is the same; a different amount or currency is refused. Safe under parallel identical calls:
- * the unique key decides, the losers read the winner's row.
+ * request is the same; different terms are refused. Safe under parallel identical calls: the unique key
+ * decides, the losers read the winner's row.
  */
 export async function createTrade<T = undefined>(
   context: Context,
@@ -72,6 +88,7 @@ export async function createTrade<T = undefined>(
   const amountMinor = tradeAmount(app, input.total_amount, currency);
   const timeoutSeconds = parseTimeoutExpress(input.timeout_express);
   if (timeoutSeconds === null) fail(errors.invalidParameter, 'timeout_express must be like 30m, 2h or 1d, at most 15d');
+  const terms = tradeTerms(input, amountMinor, currency);
 
   const inserted = await withTransaction(context.pool, async (client) => {
     const trade = await repository.insertTrade(client, {
@@ -80,6 +97,9 @@ export async function createTrade<T = undefined>(
       outTradeNo: input.out_trade_no,
       currency,
       totalAmountMinor: amountMinor,
+      tradeType: terms.tradeType,
+      escrowAmountMinor: terms.escrowAmountMinor,
+      royaltyAmountMinor: royaltyTotal(terms.splits),
       subject: input.subject,
       body: input.body ?? null,
       notifyUrl: input.notify_url ?? commonNotifyUrl,
@@ -87,10 +107,16 @@ export async function createTrade<T = undefined>(
       expiresAt: addSeconds(now(), timeoutSeconds),
     });
     if (!trade) return undefined;
+    // Receivers are checked only for a new trade (a refusal rolls it back): a retry gets the trade it made.
+    await checkReceivers(client, terms.splits, app.merchant_id);
+    await escrowRepository.insertSplits(client, trade.trade_no, null, terms.splits, currency);
     // No expiry job per order: the periodic sweep closes overdue orders (see jobs.ts).
     const extra = alsoWhenCreated ? await alsoWhenCreated(client, trade) : undefined;
     await recordEvents(client, [
-      { aggregateType: 'trade', aggregateId: trade.trade_no, eventType: 'trade.created', payload: { out_trade_no: trade.out_trade_no, amount_minor: amountMinor, currency } },
+      {
+        aggregateType: 'trade', aggregateId: trade.trade_no, eventType: 'trade.created',
+        payload: { out_trade_no: trade.out_trade_no, amount_minor: amountMinor, currency, trade_type: terms.tradeType, escrow_amount_minor: terms.escrowAmountMinor, royalty_amount_minor: trade.royalty_amount_minor },
+      },
       ...(extra?.events ?? []),
     ]);
     return { trade, extra: extra?.value };
@@ -101,8 +127,5 @@ export async function createTrade<T = undefined>(
   }
 
   const existing = (await repository.findTrade(context.pool, app.app_id, { outTradeNo: input.out_trade_no }))!;
-  if (existing.total_amount_minor !== amountMinor || existing.currency !== currency) {
-    fail(errors.contextInconsistent, `out_trade_no ${input.out_trade_no} already exists with total_amount ${formatAmount(existing.total_amount_minor, existing.currency)} ${existing.currency}`);
-  }
-  return { trade: existing };
+  return { trade: await checkSameTrade(context, existing, amountMinor, currency, terms) };
 }

@@ -6,10 +6,12 @@ export const jobKeyPrefixes = {
   expire: 'trade-expire:',
   payQuery: 'pay-query:',
   refundQuery: 'refund-query:',
+  escrowSettle: 'escrow-settle:',
 } as const;
 
 export const jobKeys = {
   expire: (tradeNo: string) => `${jobKeyPrefixes.expire}${tradeNo}`,
   payQuery: (attemptNo: string) => `${jobKeyPrefixes.payQuery}${attemptNo}`,
   refundQuery: (refundNo: string) => `${jobKeyPrefixes.refundQuery}${refundNo}`,
+  escrowSettle: (tradeNo: string) => `${jobKeyPrefixes.escrowSettle}${tradeNo}`,
 };

@@ -3,22 +3,25 @@ import type { Context } from '../context.js';
 import { withTransaction } from '../db/pool.js';
 import { enqueue, type JobHandlers } from '../jobs/index.js';
 import { closeTrade } from './close.js';
+import { listEscrowTradesDue } from './escrow-repository.js';
 import { jobKeys } from './job-keys.js';
 import { recordPayOutcome, recordRefundOutcome } from './outcomes.js';
 import { submitRefund } from './refund.js';
 import * as repository from './repository.js';
+import { autoSettleTrade } from './settle.js';
 
 const retryCloseSeconds = 60;
 /** Bounded work per sweep; a backlog drains over successive minutes. */
 const sweepBatchSize = 500;
 
-/** The trade domain's background jobs: order expiry, compensation queries for pending results, and the sweep. */
-export function tradeJobHandlers(context: Context): Pick<JobHandlers, 'trade.expire' | 'trade.pay.query' | 'refund.query' | 'trade.sweep'> {
+/** The trade domain's background jobs: order expiry, compensation queries for pending results, escrow settlement, and the sweep. */
+export function tradeJobHandlers(context: Context): Pick<JobHandlers, 'trade.expire' | 'trade.pay.query' | 'refund.query' | 'trade.escrow.settle' | 'trade.sweep'> {
   return {
     /**
      * Every minute (graphile-worker cron): orders past their deadline get an expiry job, and attempts and
      * refunds still processing that nobody is querying (the process died between the channel call and
-     * scheduling the query) get a compensation query. Job keys with preserved run times make it idempotent.
+     * scheduling the query) get a compensation query, and escrow trades due for settlement without a settle
+     * job (a lost job, or escrow a failed refund gave back) get one. Job keys with preserved run times make it idempotent.
      */
     async 'trade.sweep'() {
       const at = now();
@@ -33,6 +36,13 @@ export function tradeJobHandlers(context: Context): Pick<JobHandlers, 'trade.exp
       for (const refundNo of await repository.listStaleRefunds(context.pool, staleBefore, maxQueries, sweepBatchSize)) {
         await enqueue(context.pool, 'refund.query', { refund_no: refundNo }, { jobKey: jobKeys.refundQuery(refundNo), preserveRunAt: true });
       }
+      for (const tradeNo of await listEscrowTradesDue(context.pool, at, sweepBatchSize)) {
+        await enqueue(context.pool, 'trade.escrow.settle', { trade_no: tradeNo }, { jobKey: jobKeys.escrowSettle(tradeNo), preserveRunAt: true });
+      }
+    },
+
+    async 'trade.escrow.settle'({ trade_no }) {
+      await autoSettleTrade(context, trade_no);
     },
 
     async 'trade.expire'({ trade_no }) {

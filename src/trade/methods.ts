@@ -7,12 +7,20 @@ import { closeTradeByMerchant } from './close.js';
 import { createTrade } from './create.js';
 import { modifyTradeAmount } from './modify.js';
 import { payTrade } from './pay.js';
-import { compact, createPresenter, refundFields, tradeFields } from './present.js';
+import { compact, createPresenter, refundFields, settlementFields, tradeFields } from './present.js';
 import { refundTrade } from './refund.js';
 import * as repository from './repository.js';
+import { confirmTrade, settleTrade } from './settle.js';
 
 const identifier = (description: string) => Type.String({ minLength: 1, maxLength: 64, description });
 const amount = (description: string) => Type.Union([Type.String({ maxLength: 32 }), Type.Number()], { description });
+
+/** Profit-sharing receivers; their number is limited (and refused with a precise code) in royalty.ts. */
+const royaltyParameters = Type.Array(Type.Object({
+  trans_in_type: Type.Union([Type.Literal('MERCHANT'), Type.Literal('PLATFORM')]),
+  trans_in: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'the receiving merchant_id (MERCHANT only)' })),
+  amount: amount('the receiver\'s share, in the trade currency'),
+}, { additionalProperties: false }), { minItems: 1 });
 
 const createFields = {
   out_trade_no: identifier('the merchant order number, unique per app'),
@@ -23,6 +31,9 @@ const createFields = {
   timeout_express: Type.Optional(Type.String({ maxLength: 8 })),
   notify_url: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^https?://' })),
   passback_params: Type.Optional(Type.String({ maxLength: 512 })),
+  trade_type: Type.Optional(Type.Union([Type.Literal('INSTANT'), Type.Literal('ESCROW')])),
+  escrow_amount: Type.Optional(amount('ESCROW only: the part held in escrow until settled; default all of total_amount')),
+  royalty_parameters: Type.Optional(royaltyParameters),
 };
 
 const tradeLookup = {
@@ -113,5 +124,25 @@ export const tradeMethods: GatewayMethod[] = [
     const refund = await repository.findRefund(context.pool, trade.trade_no, biz.out_request_no);
     if (!refund || refund.kind !== 'MERCHANT') fail(errors.refundNotExist, `no refund ${biz.out_request_no} on trade ${trade.trade_no}`);
     return compact(refundFields(presenter(context), refund, trade));
+  }),
+
+  defineMethod('tongbao.trade.settle', Type.Object({
+    ...tradeLookup,
+    out_request_no: identifier('the merchant settle request number, unique per trade; the idempotency key'),
+    settle_amount: Type.Optional(amount('decimal string in the trade currency; default all that remains in escrow')),
+    royalty_parameters: Type.Optional(royaltyParameters),
+  }), async (context, call, biz) => {
+    const { settlement, splits, trade } = await settleTrade(context, await findTradeOrFail(context, call, biz), biz);
+    return compact(settlementFields(presenter(context), settlement, splits, trade));
+  }),
+
+  defineMethod('tongbao.trade.confirm', Type.Object(tradeLookup), async (context, call, biz) => {
+    const { trade, settlement } = await confirmTrade(context, await findTradeOrFail(context, call, biz));
+    const present = presenter(context);
+    return compact({
+      ...tradeFields(present, trade),
+      settle_no: settlement?.settlement.settle_no,
+      settle_amount: settlement ? present.amount(settlement.settlement.amount_minor, trade.currency) : undefined,
+    });
   }),
 ];

@@ -1,12 +1,14 @@
 import type { ChannelQueryResult, ChannelRefundQueryResult } from '../channels/types.js';
-import { now } from '../clock.js';
 import type { Context } from '../context.js';
+import { addSeconds, now } from '../clock.js';
 import { withTransaction, type Client } from '../db/pool.js';
 import { recordEvent, recordEvents } from '../events/index.js';
 import { enqueue } from '../jobs/index.js';
-import { channelClearing, merchantPending, platformSuspense } from '../ledger/index.js';
-import { findApp } from '../merchant/index.js';
+import { channelClearing, platformSuspense } from '../ledger/index.js';
+import { findApp, findMerchant } from '../merchant/index.js';
 import { enqueueNotification } from '../notify/index.js';
+import * as escrowRepository from './escrow-repository.js';
+import { paymentEntries, refundEntries } from './postings.js';
 import { compact, createPresenter, refundFields, tradeFields } from './present.js';
 import { jobKeys } from './job-keys.js';
 import * as repository from './repository.js';
@@ -14,7 +16,7 @@ import type { AttemptRow, RefundRow, TradeRow } from './repository.js';
 
 
 /** Where a trade's notifications go: the trade's own notify_url, else the app's default, else nowhere. */
-async function notifyUrlOf(client: Client, trade: TradeRow): Promise<string | null> {
+export async function notifyUrlOf(client: Client, trade: TradeRow): Promise<string | null> {
   return trade.notify_url ?? (await findApp(client, trade.app_id))?.notify_url ?? null;
 }
 
@@ -89,16 +91,27 @@ async function recordSuccess(context: Context, client: Client, attempt: AttemptR
     { aggregateType: 'pay_attempt', aggregateId: attempt.attempt_no, eventType: 'pay_attempt.succeeded', payload: { trade_no: attempt.trade_no, channel_trade_no: channelTradeNo } },
     { aggregateType: 'trade', aggregateId: paid.trade_no, eventType: 'trade.paid', payload: { attempt_no: attempt.attempt_no, channel: attempt.channel, amount_minor: attempt.amount_minor } },
   ]);
-  await notifyTrade(context, client, paid);
-  // The posting comes last: it locks shared balance shards, which are then held only until the commit.
+  const trade = paid.trade_type === 'ESCROW' ? await scheduleEscrowSettlement(context, client, paid) : paid;
+  await notifyTrade(context, client, trade);
+  const splits = trade.royalty_amount_minor > 0n ? await escrowRepository.listSplits(client, trade.trade_no, null) : [];
+  // One posting per payment, and it comes last: it locks shared balance shards, which are then held only until the commit.
   await context.ledger.post(client, {
     kind: 'PAYMENT', reference: attempt.attempt_no, currency: attempt.currency, description: `trade ${attempt.trade_no}`,
-    entries: [
-      { account: channelClearing(attempt.channel, attempt.currency), side: 'DEBIT', amountMinor: attempt.amount_minor },
-      { account: merchantPending(paid.merchant_id, attempt.currency), side: 'CREDIT', amountMinor: attempt.amount_minor },
-    ],
+    entries: paymentEntries(trade, attempt.channel, attempt.amount_minor, splits),
   });
-  return paid;
+  return trade;
+}
+
+/**
+ * An escrow payment waits for the buyer's confirmation at most the merchant's confirm period (or the
+ * platform default), counted from now; then the trade.escrow.settle job settles what is left. The sweep
+ * finds trades whose job was lost.
+ */
+async function scheduleEscrowSettlement(context: Context, client: Client, paid: TradeRow): Promise<TradeRow> {
+  const merchant = await findMerchant(client, paid.merchant_id);
+  const settleBy = addSeconds(now(), merchant?.escrow_confirm_seconds ?? context.config.TONGBAO_ESCROW_CONFIRM_SECONDS);
+  await enqueue(client, 'trade.escrow.settle', { trade_no: paid.trade_no }, { runAt: settleBy, jobKey: jobKeys.escrowSettle(paid.trade_no) });
+  return escrowRepository.setEscrowSettleBy(client, paid.trade_no, settleBy);
 }
 
 /**
@@ -121,7 +134,7 @@ async function recordLateSuccess(context: Context, client: Client, attempt: Atte
   const reversal = await repository.insertRefund(client, {
     // '=' cannot appear in a merchant's out_request_no (the gateway refuses it), so reversals never collide with merchant refunds.
     tradeNo: trade.trade_no, appId: trade.app_id, outRequestNo: `reversal=${attempt.attempt_no}`, kind: 'REVERSAL', attemptNo: attempt.attempt_no,
-    channel: attempt.channel, amountMinor: attempt.amount_minor, currency: attempt.currency, reason: 'late payment on a trade that no longer accepts it',
+    channel: attempt.channel, amountMinor: attempt.amount_minor, fromEscrowMinor: 0n, currency: attempt.currency, reason: 'late payment on a trade that no longer accepts it',
   });
   await recordEvents(client, [
     { aggregateType: 'pay_attempt', aggregateId: attempt.attempt_no, eventType: 'pay_attempt.succeeded_late', payload: { trade_no: trade.trade_no, trade_status: trade.status } },
@@ -187,16 +200,14 @@ async function applyRefundToTrade(context: Context, client: Client, refund: Refu
     return (await repository.findTradeByNo(client, refund.trade_no))!;
   }
   if (!succeeded) {
-    await repository.releaseRefund(client, refund.trade_no, refund.amount_minor);
+    // An escrow part given back can be settled again: by the merchant, or by the sweep once the confirm period is over.
+    await repository.releaseRefund(client, refund);
     return (await repository.findTradeByNo(client, refund.trade_no))!;
   }
-  const trade = await repository.completeRefundOnTrade(client, refund.trade_no, refund.amount_minor, refund.kind === 'CANCEL' ? 'CANCELLED' : 'FULL_REFUND');
+  const trade = await repository.completeRefundOnTrade(client, refund);
   await context.ledger.post(client, {
     kind: 'REFUND', reference: refund.refund_no, currency: refund.currency, description: `refund of trade ${refund.trade_no}`,
-    entries: [
-      { account: merchantPending(trade.merchant_id, refund.currency), side: 'DEBIT', amountMinor: refund.amount_minor },
-      { account: channelClearing(refund.channel, refund.currency), side: 'CREDIT', amountMinor: refund.amount_minor },
-    ],
+    entries: refundEntries(trade, refund),
   });
   if (trade.status === 'TRADE_CLOSED') {
     await recordEvent(client, 'trade', trade.trade_no, 'trade.closed', { reason: trade.close_reason });

@@ -6,6 +6,7 @@ import { errors, fail } from '../errors.js';
 import { recordEvent } from '../events/index.js';
 import { enqueue } from '../jobs/index.js';
 import { formatAmount, parseAmount } from '../shared/money.js';
+import { refundEscrowPart } from './escrow.js';
 import { channelNotifyUrl } from './pay.js';
 import { jobKeys } from './job-keys.js';
 import { recordRefundOutcome } from './outcomes.js';
@@ -25,21 +26,27 @@ function sameRefund(existing: RefundRow, amountMinor: bigint, trade: TradeRow): 
   return existing;
 }
 
-/** Reserves the amount and writes the refund in one transaction; the channel is called afterwards. */
+/**
+ * Reserves the amount and writes the refund in one transaction; the channel is called afterwards. The trade
+ * row is locked first, so the escrow part computed from it is still true when it is reserved: a settlement
+ * racing this refund waits, then finds that part taken.
+ */
 async function startRefund(context: Context, trade: TradeRow, input: RefundInput, amountMinor: bigint): Promise<RefundRow> {
   return withTransaction(context.pool, async (client) => {
-    const reserved = await repository.reserveRefund(client, trade.trade_no, amountMinor);
+    const locked = (await repository.findTradeByNo(client, trade.trade_no, true))!;
+    const fromEscrowMinor = refundEscrowPart(locked, amountMinor);
+    const reserved = await repository.reserveRefund(client, trade.trade_no, amountMinor, fromEscrowMinor);
     if (!reserved) {
-      const current = (await repository.findTradeByNo(client, trade.trade_no))!;
-      if (current.status !== 'TRADE_SUCCESS') fail(errors.tradeNotAllowRefund, `trade ${trade.trade_no} is ${current.status} and cannot be refunded`);
-      const remaining = current.paid_amount_minor - current.refund_reserved_minor;
+      // The locked row is the current one: it says why the guarded update refused.
+      if (locked.status !== 'TRADE_SUCCESS') fail(errors.tradeNotAllowRefund, `trade ${trade.trade_no} is ${locked.status} and cannot be refunded`);
+      const remaining = locked.paid_amount_minor - locked.refund_reserved_minor;
       fail(errors.refundAmountExceeded, `refund_amount is above what remains refundable: ${formatAmount(remaining, trade.currency)} ${trade.currency}`);
     }
     const refund = await repository.insertRefund(client, {
       tradeNo: trade.trade_no, appId: trade.app_id, outRequestNo: input.out_request_no, kind: 'MERCHANT', attemptNo: trade.paid_attempt_no!,
-      channel: trade.channel!, amountMinor, currency: trade.currency, reason: input.refund_reason ?? null,
+      channel: trade.channel!, amountMinor, fromEscrowMinor, currency: trade.currency, reason: input.refund_reason ?? null,
     });
-    await recordEvent(client, 'refund', refund.refund_no, 'refund.created', { trade_no: trade.trade_no, amount_minor: amountMinor });
+    await recordEvent(client, 'refund', refund.refund_no, 'refund.created', { trade_no: trade.trade_no, amount_minor: amountMinor, from_escrow_minor: fromEscrowMinor });
     return refund;
   });
 }

@@ -2,6 +2,7 @@ import type { Queryable } from '../db/pool.js';
 import { jobKeyPrefixes } from './job-keys.js';
 
 export type TradeStatus = 'WAIT_BUYER_PAY' | 'TRADE_SUCCESS' | 'TRADE_FINISHED' | 'TRADE_CLOSED';
+export type TradeType = 'INSTANT' | 'ESCROW';
 export type AttemptStatus = 'PROCESSING' | 'SUCCEEDED' | 'FAILED';
 export type RefundStatus = 'REFUND_PROCESSING' | 'REFUND_SUCCESS' | 'REFUND_FAILED';
 
@@ -16,6 +17,22 @@ export interface TradeRow {
   paid_amount_minor: bigint;
   refund_reserved_minor: bigint;
   refunded_amount_minor: bigint;
+  trade_type: TradeType;
+  /** The part of the payment held in the platform escrow account (0 for an instant trade). */
+  escrow_amount_minor: bigint;
+  settled_amount_minor: bigint;
+  /** Escrow taken by refunds in flight or done; escrow_refunded_minor is the part of it that succeeded. */
+  escrow_refund_reserved_minor: bigint;
+  escrow_refunded_minor: bigint;
+  /** The sum of the payment's profit-sharing splits (instant trades only). */
+  royalty_amount_minor: bigint;
+  escrow_settle_by: Date | null;
+  buyer_confirmed_at: Date | null;
+  /**
+   * Paid, and no escrowed money is left to settle (a generated column; always true for a paid instant
+   * trade). With the refund window, this decides when a trade becomes TRADE_FINISHED.
+   */
+  fully_settled: boolean;
   subject: string;
   body: string | null;
   notify_url: string | null;
@@ -56,6 +73,8 @@ export interface RefundRow {
   attempt_no: string;
   channel: string;
   amount_minor: bigint;
+  /** The part taken back out of escrow; the rest comes out of the merchant's account. */
+  from_escrow_minor: bigint;
   currency: string;
   reason: string | null;
   status: RefundStatus;
@@ -73,6 +92,9 @@ export interface NewTrade {
   outTradeNo: string;
   currency: string;
   totalAmountMinor: bigint;
+  tradeType: TradeType;
+  escrowAmountMinor: bigint;
+  royaltyAmountMinor: bigint;
   subject: string;
   body: string | null;
   notifyUrl: string | null;
@@ -83,11 +105,13 @@ export interface NewTrade {
 /** Inserts the trade unless (app_id, out_trade_no) exists; returns undefined when it already did. */
 export async function insertTrade(client: Queryable, trade: NewTrade): Promise<TradeRow | undefined> {
   const { rows } = await client.query<TradeRow>(
-    `insert into trades (trade_no, app_id, merchant_id, out_trade_no, status, currency, total_amount_minor, subject, body, notify_url, passback_params, expires_at)
-     values (next_business_no(), $1, $2, $3, 'WAIT_BUYER_PAY', $4, $5, $6, $7, $8, $9, $10)
+    `insert into trades (trade_no, app_id, merchant_id, out_trade_no, status, currency, total_amount_minor, trade_type, escrow_amount_minor,
+                         royalty_amount_minor, subject, body, notify_url, passback_params, expires_at)
+     values (next_business_no(), $1, $2, $3, 'WAIT_BUYER_PAY', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
      on conflict (app_id, out_trade_no) do nothing
      returning *`,
-    [trade.appId, trade.merchantId, trade.outTradeNo, trade.currency, trade.totalAmountMinor, trade.subject, trade.body, trade.notifyUrl, trade.passbackParams, trade.expiresAt],
+    [trade.appId, trade.merchantId, trade.outTradeNo, trade.currency, trade.totalAmountMinor, trade.tradeType, trade.escrowAmountMinor,
+      trade.royaltyAmountMinor, trade.subject, trade.body, trade.notifyUrl, trade.passbackParams, trade.expiresAt],
   );
   return rows[0];
 }
@@ -199,35 +223,43 @@ export async function markTradeClosed(client: Queryable, tradeNo: string, reason
 }
 
 /**
- * Reserves a refund amount on a paid trade, refusing anything above what remains refundable.
- * Concurrent refunds serialize on the trade row, so their sum can never pass the paid amount.
+ * Reserves a refund amount on a paid trade, refusing anything above what remains refundable, and the part
+ * of it funded from escrow, refusing anything above the escrow not yet settled. Concurrent refunds and
+ * settlements serialize on the trade row, so their sums can never pass the paid or the escrowed amount.
  */
-export async function reserveRefund(client: Queryable, tradeNo: string, amountMinor: bigint): Promise<TradeRow | undefined> {
+export async function reserveRefund(client: Queryable, tradeNo: string, amountMinor: bigint, fromEscrowMinor: bigint): Promise<TradeRow | undefined> {
   const { rows } = await client.query<TradeRow>(
-    `update trades set refund_reserved_minor = refund_reserved_minor + $2, updated_at = now()
-     where trade_no = $1 and status = 'TRADE_SUCCESS' and paid_amount_minor - refund_reserved_minor >= $2 returning *`,
-    [tradeNo, amountMinor],
+    `update trades set refund_reserved_minor = refund_reserved_minor + $2, escrow_refund_reserved_minor = escrow_refund_reserved_minor + $3,
+            updated_at = now()
+     where trade_no = $1 and status = 'TRADE_SUCCESS' and paid_amount_minor - refund_reserved_minor >= $2
+       and escrow_amount_minor - settled_amount_minor - escrow_refund_reserved_minor >= $3 returning *`,
+    [tradeNo, amountMinor, fromEscrowMinor],
   );
   return rows[0];
 }
 
-export async function releaseRefund(client: Queryable, tradeNo: string, amountMinor: bigint): Promise<void> {
+/** Gives back what a failed refund reserved, its escrow part included (that part can then be settled again). */
+export async function releaseRefund(client: Queryable, refund: RefundRow): Promise<void> {
   await client.query(
-    'update trades set refund_reserved_minor = refund_reserved_minor - $2, updated_at = now() where trade_no = $1',
-    [tradeNo, amountMinor],
+    `update trades set refund_reserved_minor = refund_reserved_minor - $2, escrow_refund_reserved_minor = escrow_refund_reserved_minor - $3,
+            updated_at = now() where trade_no = $1`,
+    [refund.trade_no, refund.amount_minor, refund.from_escrow_minor],
   );
 }
 
-/** Records a refunded amount; a trade refunded in full becomes TRADE_CLOSED for `closeReason`. */
-export async function completeRefundOnTrade(client: Queryable, tradeNo: string, amountMinor: bigint, closeReason: 'FULL_REFUND' | 'CANCELLED'): Promise<TradeRow> {
+/**
+ * Records a refunded amount and its escrow part; a trade refunded in full becomes TRADE_CLOSED, with reason
+ * CANCELLED when the refund is a cancel's reversal, else FULL_REFUND.
+ */
+export async function completeRefundOnTrade(client: Queryable, refund: RefundRow): Promise<TradeRow> {
   const { rows } = await client.query<TradeRow>(
-    `update trades set refunded_amount_minor = refunded_amount_minor + $2,
+    `update trades set refunded_amount_minor = refunded_amount_minor + $2, escrow_refunded_minor = escrow_refunded_minor + $3,
             status = case when refunded_amount_minor + $2 = paid_amount_minor then 'TRADE_CLOSED' else status end,
             closed_at = case when refunded_amount_minor + $2 = paid_amount_minor then now() else closed_at end,
-            close_reason = case when refunded_amount_minor + $2 = paid_amount_minor then $3 else close_reason end,
+            close_reason = case when refunded_amount_minor + $2 = paid_amount_minor then $4 else close_reason end,
             updated_at = now()
      where trade_no = $1 returning *`,
-    [tradeNo, amountMinor, closeReason],
+    [refund.trade_no, refund.amount_minor, refund.from_escrow_minor, refund.kind === 'CANCEL' ? 'CANCELLED' : 'FULL_REFUND'],
   );
   return rows[0]!;
 }
@@ -257,15 +289,16 @@ export interface NewRefund {
   attemptNo: string;
   channel: string;
   amountMinor: bigint;
+  fromEscrowMinor: bigint;
   currency: string;
   reason: string | null;
 }
 
 export async function insertRefund(client: Queryable, refund: NewRefund): Promise<RefundRow> {
   const { rows } = await client.query<RefundRow>(
-    `insert into refunds (refund_no, trade_no, app_id, out_request_no, kind, attempt_no, channel, amount_minor, currency, reason, status)
-     values (next_business_no(), $1, $2, $3, $4, $5, $6, $7, $8, $9, 'REFUND_PROCESSING') returning *`,
-    [refund.tradeNo, refund.appId, refund.outRequestNo, refund.kind, refund.attemptNo, refund.channel, refund.amountMinor, refund.currency, refund.reason],
+    `insert into refunds (refund_no, trade_no, app_id, out_request_no, kind, attempt_no, channel, amount_minor, from_escrow_minor, currency, reason, status)
+     values (next_business_no(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'REFUND_PROCESSING') returning *`,
+    [refund.tradeNo, refund.appId, refund.outRequestNo, refund.kind, refund.attemptNo, refund.channel, refund.amountMinor, refund.fromEscrowMinor, refund.currency, refund.reason],
   );
   return rows[0]!;
 }

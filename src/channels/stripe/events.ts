@@ -16,13 +16,18 @@ import { checkers, instantOf, metadataKeys, payResultFromIntent, refundResultFro
 
 export const signatureHeader = 'stripe-signature';
 
-/** The `t=` timestamp (unix seconds) of a Stripe-Signature header, or null when there is none. */
+/**
+ * The `t=` timestamp (unix seconds) of a Stripe-Signature header, or null when there is none or more than one
+ * (the freshness check must be about the very timestamp the signature covers).
+ */
 export function signatureTimestamp(header: string): number | null {
-  for (const part of header.split(',')) {
-    const [key, value] = part.split('=', 2);
-    if (key?.trim() === 't' && value !== undefined && /^\d{1,12}$/.test(value.trim())) return Number(value.trim());
-  }
-  return null;
+  const stamps = header
+    .split(',')
+    .map((part) => part.split('='))
+    .filter(([key]) => key?.trim() === 't')
+    .map(([, value]) => value?.trim() ?? '');
+  if (stamps.length !== 1 || !/^\d{1,12}$/.test(stamps[0]!)) return null;
+  return Number(stamps[0]);
 }
 
 /** Finds a header whatever its case; a header sent twice counts as absent. */

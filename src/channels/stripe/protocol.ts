@@ -244,7 +244,8 @@ export function classifyCallError(error: unknown): CallFailure {
     kind: 'rejected',
     httpStatus: statusCode,
     type,
-    code: statusCode === 402 ? declineCode ?? code ?? 'card_declined' : code ?? type,
+    // Stripe's 401 names no code; say what it means rather than its generic type.
+    code: statusCode === 402 ? declineCode ?? code ?? 'card_declined' : code ?? (statusCode === 401 ? 'invalid_api_key' : type),
     message,
     paymentIntent: field(error, 'payment_intent'),
   };

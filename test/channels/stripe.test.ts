@@ -232,6 +232,19 @@ describe('Stripe channel against the simulator', () => {
       expect(await adapter.query(charged.attemptNo)).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1999n });
     });
 
+    it('queues calls in its own bounded pool, and a call stuck behind a hang is UNKNOWN at the deadline', async () => {
+      const narrow = adapterWith({ maxConnections: 1 });
+      const [first, second] = [payRequest(), payRequest()];
+      stripe.hangNext({ method: 'POST', path: '/v1/payment_intents' });
+      const sentBefore = stripe.requests.length;
+      const results = await Promise.all([narrow.pay(first), narrow.pay(second)]);
+      expect(results).toEqual([{ status: 'UNKNOWN', reason: 'timeout' }, { status: 'UNKNOWN', reason: 'timeout' }]);
+      // The queued call left only when the hung connection was torn down, too late for its deadline; it still charged.
+      await waitFor(() => (stripe.requests.length >= sentBefore + 2 ? true : undefined));
+      const statuses = [(await adapter.query(first.attemptNo)).status, (await adapter.query(second.attemptNo)).status];
+      expect(statuses.sort()).toEqual(['NOT_FOUND', 'SUCCEEDED']);
+    });
+
     it('answers UNKNOWN on a 5xx, whether or not the charge went through', async () => {
       const untouched = payRequest();
       stripe.failNext({ method: 'POST', path: '/v1/payment_intents', status: 500 });

@@ -117,20 +117,20 @@ export function createStripeAdapter(input: unknown): StripeAdapter {
     return payResultFromIntent(lookup.intent, { metadataKey: metadataKeys.attemptNo, number: attemptNo });
   }
 
-  /** The PaymentIntent id a refund goes to: the channel's trade number, or found by the attempt number. */
-  async function intentIdFor(request: ChannelRefundRequest): Promise<{ ok: true; id: string } | ChannelRefundResult> {
-    if (request.channelTradeNo?.startsWith('pi_')) return { ok: true, id: request.channelTradeNo };
+  /** The PaymentIntent id a refund goes to (the channel's trade number, or found by the attempt number), or the refund's answer without one. */
+  async function refundTarget(request: ChannelRefundRequest): Promise<{ found: true; id: string } | { found: false; result: ChannelRefundResult }> {
+    if (request.channelTradeNo?.startsWith('pi_')) return { found: true, id: request.channelTradeNo };
     const lookup = await findIntent(client, config, attemptMatch(request.attemptNo));
-    if (!lookup.ok) return { status: 'UNKNOWN', reason: lookup.reason };
-    if (!lookup.intent) return { status: 'FAILED', code: 'payment_not_found', message: `Stripe has no payment for ${request.attemptNo}` };
-    return { ok: true, id: lookup.intent.id };
+    if (!lookup.ok) return { found: false, result: { status: 'UNKNOWN', reason: lookup.reason } };
+    if (!lookup.intent) return { found: false, result: { status: 'FAILED', code: 'payment_not_found', message: `Stripe has no payment for ${request.attemptNo}` } };
+    return { found: true, id: lookup.intent.id };
   }
 
   async function refund(request: ChannelRefundRequest): Promise<ChannelRefundResult> {
     const money = toStripeAmount(request.amountMinor, request.currency);
     if (!money.ok) return { status: 'FAILED', code: money.code, message: money.message };
-    const target = await intentIdFor(request);
-    if (!('ok' in target)) return target;
+    const target = await refundTarget(request);
+    if (!target.found) return target.result;
     const answer = await client.call((stripe) => stripe.refunds.create(refundParams(request, target.id, money.amount), { idempotencyKey: request.refundNo }));
     if (!answer.ok) return failedOrUnknown(answer.failure);
     if (!checkers.refund.Check(answer.value)) return { status: 'UNKNOWN', reason: 'Stripe answered with an unreadable refund' };

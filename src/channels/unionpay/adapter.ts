@@ -71,11 +71,13 @@ export const unionpayCapabilities: ChannelCapabilities = {
   maxAmountMinor: maxTxnAmtMinor,
 };
 
-export type UnionpayAdapter = ChannelAdapter & {
+export type UnionpayAdapter = Omit<ChannelAdapter, 'cancel' | 'preauth'> & {
   cancel(request: ChannelCancelRequest): Promise<ChannelCancelResult>;
   readonly preauth: UnionpayPreauth;
   /** Closes the connection pool (calls in flight finish or time out first). */
   dispose(): Promise<void>;
+  /** What JSON.stringify shows: the name and capabilities (bigints as strings), never configuration. */
+  toJSON(): object;
 };
 
 export interface UnionpayAdapterOptions {
@@ -144,6 +146,8 @@ export function createUnionpayAdapter(settings: unknown, options: UnionpayAdapte
     },
 
     downloadStatement: (date) => downloadStatement(core, date),
+
+    toJSON: () => ({ name: 'unionpay', capabilities: { ...unionpayCapabilities, maxAmountMinor: String(unionpayCapabilities.maxAmountMinor) } }),
   };
 }
 
@@ -259,3 +263,7 @@ async function downloadStatement(core: UnionpayCore, date: string): Promise<stri
   }
   return zmToCsv(extractStatementFile(fields.fileContent, zmFileName(date, core.merchant.merId)), date);
 }
+
+/** The adapter is a ChannelAdapter; this stops compiling if the two ever drift apart. */
+type IsChannelAdapter<T extends ChannelAdapter> = T;
+export type UnionpayChannelAdapter = IsChannelAdapter<UnionpayAdapter>;

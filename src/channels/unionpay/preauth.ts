@@ -28,7 +28,9 @@ export type UnionpayFreezeRequest = ChannelPreauthFreezeRequest & {
 };
 
 /** A freeze result; a PENDING form hold carries what the payer's browser must submit. */
-export type UnionpayFreezeResult = ChannelOperationResult | { readonly status: 'PENDING'; readonly channelRef?: string; readonly payerAction: PayerAction };
+export type UnionpayFreezeResult =
+  | Exclude<ChannelOperationResult, { status: 'PENDING' }>
+  | { readonly status: 'PENDING'; readonly channelRef?: string; readonly payerAction?: PayerAction };
 
 export interface UnionpayPreauth extends ChannelPreauth {
   freeze(request: UnionpayFreezeRequest): Promise<UnionpayFreezeResult>;

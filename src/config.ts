@@ -21,6 +21,8 @@ const ConfigSchema = Type.Object({
   TONGBAO_EMBEDDED_PG_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 54329 }),
   /** Local time (TONGBAO_TIMEZONE) ending the business day: a trade may be cancelled until the first cut-off after its payment. */
   TONGBAO_CANCEL_CUTOFF: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$', default: '23:00' }),
+  /** Days after payment during which a trade can be refunded, unless the merchant sets its own. */
+  TONGBAO_REFUND_WINDOW_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
   TONGBAO_TEST_CLOCK: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'off' }),
   TONGBAO_SANDBOX: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   TONGBAO_SANDBOX_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }),

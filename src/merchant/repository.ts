@@ -8,6 +8,7 @@ export interface MerchantRow {
   status: PartyStatus;
   /** The merchant's escrow confirm period; null means the platform default (TONGBAO_ESCROW_CONFIRM_SECONDS). */
   escrow_confirm_seconds: number | null;
+  refund_window_days: number | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -49,11 +50,18 @@ export async function findMerchants(client: Queryable, merchantIds: readonly str
   return rows;
 }
 
-export async function updateMerchantSettings(client: Queryable, merchantId: string, settings: { escrowConfirmSeconds?: number | null }): Promise<MerchantRow | undefined> {
+export interface MerchantSettings {
+  escrowConfirmSeconds?: number | null;
+  refundWindowDays?: number | null;
+}
+
+/** Sets the given settings; an absent one stays as it is, a null one goes back to the platform default. */
+export async function updateMerchantSettings(client: Queryable, merchantId: string, settings: MerchantSettings): Promise<MerchantRow | undefined> {
   const { rows } = await client.query<MerchantRow>(
-    `update merchants set escrow_confirm_seconds = case when $2 then $3 else escrow_confirm_seconds end, updated_at = now()
+    `update merchants set escrow_confirm_seconds = case when $2 then $3 else escrow_confirm_seconds end,
+            refund_window_days = case when $4 then $5 else refund_window_days end, updated_at = now()
      where merchant_id = $1 returning *`,
-    [merchantId, settings.escrowConfirmSeconds !== undefined, settings.escrowConfirmSeconds ?? null],
+    [merchantId, settings.escrowConfirmSeconds !== undefined, settings.escrowConfirmSeconds ?? null, settings.refundWindowDays !== undefined, settings.refundWindowDays ?? null],
   );
   return rows[0];
 }

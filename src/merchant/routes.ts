@@ -67,10 +67,12 @@ export async function merchantAdminRoutes(fastify: FastifyInstance, options: { c
       body: Type.Object({
         // null goes back to the platform default (TONGBAO_ESCROW_CONFIRM_SECONDS)
         escrow_confirm_seconds: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 31622400 }), Type.Null()])),
+        // null goes back to the platform default (TONGBAO_REFUND_WINDOW_DAYS); applies to trades paid from now on
+        refund_window_days: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()])),
       }, { additionalProperties: false }),
     },
   }, async (request) => {
-    const settings = { escrowConfirmSeconds: request.body.escrow_confirm_seconds };
+    const settings = { escrowConfirmSeconds: request.body.escrow_confirm_seconds, refundWindowDays: request.body.refund_window_days };
     const merchant = await withTransaction(context.pool, (client) => updateMerchantSettings(client, request.params.merchant_id, settings));
     return presentMerchant(merchant);
   });

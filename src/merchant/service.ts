@@ -141,10 +141,13 @@ export async function updateAppSettings(client: Queryable, appId: string, settin
 }
 
 /** Changes the merchant's settings (absent ones stay as they are) and records the change. */
-export async function updateMerchantSettings(client: Queryable, merchantId: string, settings: { escrowConfirmSeconds?: number | null }): Promise<repository.MerchantRow> {
+export async function updateMerchantSettings(client: Queryable, merchantId: string, settings: repository.MerchantSettings): Promise<repository.MerchantRow> {
   const updated = await repository.updateMerchantSettings(client, merchantId, settings);
   if (!updated) fail(errors.notFound, `merchant ${merchantId} does not exist`);
-  if (settings.escrowConfirmSeconds !== undefined) await recordEvent(client, 'merchant', merchantId, 'merchant.updated', { escrow_confirm_seconds: settings.escrowConfirmSeconds });
+  const changes = Object.fromEntries(Object.entries({
+    escrow_confirm_seconds: settings.escrowConfirmSeconds, refund_window_days: settings.refundWindowDays,
+  }).filter(([, value]) => value !== undefined));
+  if (Object.keys(changes).length > 0) await recordEvent(client, 'merchant', merchantId, 'merchant.updated', changes);
   return updated;
 }
 
@@ -196,6 +199,7 @@ export function presentMerchant(merchant: repository.MerchantRow) {
     name: merchant.name,
     status: merchant.status,
     escrow_confirm_seconds: merchant.escrow_confirm_seconds,
+    refund_window_days: merchant.refund_window_days,
     created_at: merchant.created_at.toISOString(),
     updated_at: merchant.updated_at.toISOString(),
   };

@@ -1,11 +1,12 @@
 import { addSeconds, now } from '../clock.js';
 import type { Context } from '../context.js';
 import { withTransaction } from '../db/pool.js';
+import { recordEvent } from '../events/index.js';
 import { enqueue, type JobHandlers } from '../jobs/index.js';
 import { closeTrade } from './close.js';
 import { listEscrowTradesDue } from './escrow-repository.js';
 import { jobKeys } from './job-keys.js';
-import { recordPayOutcome, recordRefundOutcome } from './outcomes.js';
+import { notifyTrade, recordPayOutcome, recordRefundOutcome } from './outcomes.js';
 import { submitRefund } from './refund.js';
 import * as repository from './repository.js';
 import { autoSettleTrade } from './settle.js';
@@ -39,6 +40,7 @@ export function tradeJobHandlers(context: Context): Pick<JobHandlers, 'trade.exp
       for (const tradeNo of await listEscrowTradesDue(context.pool, at, sweepBatchSize)) {
         await enqueue(context.pool, 'trade.escrow.settle', { trade_no: tradeNo }, { jobKey: jobKeys.escrowSettle(tradeNo), preserveRunAt: true });
       }
+      for (const tradeNo of await repository.listTradesToFinish(context.pool, at, sweepBatchSize)) await finishTrade(context, tradeNo, at);
     },
 
     async 'trade.escrow.settle'({ trade_no }) {
@@ -115,4 +117,17 @@ async function scheduleNextQuery(context: Context, kind: 'payment' | 'refund', t
   const runAt = addSeconds(now(), delay);
   if (kind === 'payment') await enqueue(context.pool, 'trade.pay.query', { attempt_no: recordNo }, { runAt, jobKey: jobKeys.payQuery(recordNo) });
   else await enqueue(context.pool, 'refund.query', { refund_no: recordNo }, { runAt, jobKey: jobKeys.refundQuery(recordNo) });
+}
+
+/**
+ * A paid trade past its refund window, fully settled and with no refund under way, is TRADE_FINISHED: final,
+ * no longer refundable. The app is told like any other status change.
+ */
+async function finishTrade(context: Context, tradeNo: string, at: Date): Promise<void> {
+  await withTransaction(context.pool, async (client) => {
+    const finished = await repository.markTradeFinished(client, tradeNo, at);
+    if (!finished) return;
+    await recordEvent(client, 'trade', tradeNo, 'trade.finished', { refund_deadline: finished.refund_deadline });
+    await notifyTrade(context, client, finished);
+  });
 }

@@ -79,7 +79,7 @@ export async function recordPayOutcome(context: Context, attempt: AttemptRow, re
 
 async function recordSuccess(context: Context, client: Client, attempt: AttemptRow, channelTradeNo: string, paidAt: Date): Promise<TradeRow> {
   // Lock order everywhere: the trade row first (this guarded update takes it), then its attempts and refunds.
-  const paid = await repository.markTradePaid(client, attempt, channelTradeNo, paidAt);
+  const paid = await repository.markTradePaid(client, attempt, channelTradeNo, paidAt, context.config.TONGBAO_REFUND_WINDOW_DAYS);
   if (!paid) {
     const trade = (await repository.findTradeByNo(client, attempt.trade_no, true))!;
     const succeeded = await repository.markAttemptSucceeded(client, attempt.attempt_no, channelTradeNo);

@@ -6,6 +6,7 @@ import { errors, fail } from '../errors.js';
 import { recordEvent } from '../events/index.js';
 import { enqueue } from '../jobs/index.js';
 import { formatAmount, parseAmount } from '../shared/money.js';
+import { formatWallClock } from '../shared/time.js';
 import { refundEscrowPart } from './escrow.js';
 import { channelNotifyUrl } from './pay.js';
 import { jobKeys } from './job-keys.js';
@@ -51,6 +52,13 @@ async function startRefund(context: Context, trade: TradeRow, input: RefundInput
   });
 }
 
+/** Past the refund window a trade takes no refund, even before the sweep marks it TRADE_FINISHED. */
+function checkRefundWindow(context: Context, trade: TradeRow): void {
+  if (trade.refund_deadline !== null && now() >= trade.refund_deadline) {
+    fail(errors.tradeNotAllowRefund, `trade ${trade.trade_no} is past its refund window, which ended ${formatWallClock(trade.refund_deadline, context.config.TONGBAO_TIMEZONE)}`);
+  }
+}
+
 /** Sends the refund to its channel; the channel's answer is data, never an exception. */
 export async function submitRefund(context: Context, refund: RefundRow, trade: TradeRow): Promise<RefundRow> {
   const channel = context.channels.get(refund.channel);
@@ -83,6 +91,7 @@ export async function refundTrade(context: Context, trade: TradeRow, input: Refu
   const existing = await repository.findRefund(context.pool, trade.trade_no, input.out_request_no);
   if (existing) return { refund: sameRefund(existing, parsed.amountMinor, trade), trade };
   if (trade.status !== 'TRADE_SUCCESS') fail(errors.tradeNotAllowRefund, `trade ${trade.trade_no} is ${trade.status} and cannot be refunded`);
+  checkRefundWindow(context, trade);
 
   let refund: RefundRow;
   try {

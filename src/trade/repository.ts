@@ -42,6 +42,8 @@ export interface TradeRow {
   paid_attempt_no: string | null;
   expires_at: Date;
   paid_at: Date | null;
+  /** Refunds are accepted until then (set at payment from the merchant's refund window). */
+  refund_deadline: Date | null;
   closed_at: Date | null;
   close_reason: string | null;
   created_at: Date;
@@ -202,12 +204,14 @@ export async function markAttemptSucceeded(client: Queryable, attemptNo: string,
 }
 
 /** Guarded: WAIT_BUYER_PAY -> TRADE_SUCCESS; undefined when the trade was no longer waiting. */
-export async function markTradePaid(client: Queryable, attempt: AttemptRow, channelTradeNo: string, paidAt: Date): Promise<TradeRow | undefined> {
+export async function markTradePaid(client: Queryable, attempt: AttemptRow, channelTradeNo: string, paidAt: Date, defaultRefundWindowDays: number): Promise<TradeRow | undefined> {
+  // The refund deadline comes from the merchant's own window, read in this statement (no extra round trip).
   const { rows } = await client.query<TradeRow>(
     `update trades set status = 'TRADE_SUCCESS', paid_amount_minor = $2, channel = $3, channel_trade_no = $4, paid_attempt_no = $5,
-            paid_at = $6, updated_at = now()
+            paid_at = $6, updated_at = now(),
+            refund_deadline = $6::timestamptz + make_interval(days => coalesce((select m.refund_window_days from merchants m where m.merchant_id = trades.merchant_id), $7))
      where trade_no = $1 and status = 'WAIT_BUYER_PAY' returning *`,
-    [attempt.trade_no, attempt.amount_minor, attempt.channel, channelTradeNo, attempt.attempt_no, paidAt],
+    [attempt.trade_no, attempt.amount_minor, attempt.channel, channelTradeNo, attempt.attempt_no, paidAt, defaultRefundWindowDays],
   );
   return rows[0];
 }
@@ -403,4 +407,29 @@ export async function listStaleRefunds(client: Queryable, before: Date, maxQueri
     [before, maxQueries, limit, jobKeyPrefixes.refundQuery],
   );
   return rows.map((row) => row.refund_no);
+}
+
+/**
+ * Paid trades past their refund deadline with nothing left to settle and no refund under way, for the sweep:
+ * they become TRADE_FINISHED.
+ */
+export async function listTradesToFinish(client: Queryable, now: Date, limit: number): Promise<string[]> {
+  const { rows } = await client.query<{ trade_no: string }>(
+    `select trade_no from trades where status = 'TRADE_SUCCESS' and refund_deadline <= $1 and fully_settled
+       and refund_reserved_minor = refunded_amount_minor
+     order by refund_deadline limit $2`,
+    [now, limit],
+  );
+  return rows.map((row) => row.trade_no);
+}
+
+/** Guarded: TRADE_SUCCESS -> TRADE_FINISHED, re-checking every condition on the locked row. */
+export async function markTradeFinished(client: Queryable, tradeNo: string, now: Date): Promise<TradeRow | undefined> {
+  const { rows } = await client.query<TradeRow>(
+    `update trades set status = 'TRADE_FINISHED', updated_at = now()
+     where trade_no = $1 and status = 'TRADE_SUCCESS' and refund_deadline <= $2 and fully_settled and refund_reserved_minor = refunded_amount_minor
+     returning *`,
+    [tradeNo, now],
+  );
+  return rows[0];
 }

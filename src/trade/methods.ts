@@ -6,7 +6,7 @@ import { cancelTrade } from './cancel.js';
 import { closeTradeByMerchant } from './close.js';
 import { createTrade } from './create.js';
 import { modifyTradeAmount } from './modify.js';
-import { payTrade } from './pay.js';
+import { payTrade, type PayOutcome } from './pay.js';
 import { compact, createPresenter, refundFields, settlementFields, tradeFields } from './present.js';
 import { refundTrade } from './refund.js';
 import * as repository from './repository.js';
@@ -48,6 +48,27 @@ async function findTradeOrFail(context: Context, call: GatewayCall, lookup: { tr
   return trade;
 }
 
+/** How the payer pays at the channel, for pay and page.pay; passed to the channel, never stored. */
+const payerFields = {
+  product: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: "one of the channel's products; default its first" })),
+  payer_type: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+  payer_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'the payer at the channel: openid, buyer id, payment method id, card token' })),
+};
+
+/** The answer of a pay call: declines and unknown results as errors, a pending one with the payer's next step. */
+function payAnswer(context: Context, outcome: PayOutcome): Record<string, unknown> {
+  const result = outcome.result;
+  if (result?.status === 'FAILED') {
+    if (result.code === 'CHANNEL_UNAVAILABLE') fail(errors.channelUnavailable, `${result.message}; nothing was charged and the trade can be paid again`);
+    fail(result.code === 'INSUFFICIENT_FUNDS' ? errors.buyerBalanceNotEnough : errors.paymentDeclined, `the channel declined the payment: ${result.code} ${result.message}`);
+  }
+  if (result?.status === 'UNKNOWN') {
+    fail(errors.systemError, `the channel result is not known yet (${result.reason}); Tongbao is querying it; query trade ${outcome.trade.trade_no} or wait for the notification`);
+  }
+  const payerAction = result?.status === 'PENDING' ? result.payerAction : undefined;
+  return { ...compact({ ...tradeFields(presenter(context), outcome.trade), attempt_no: outcome.attempt?.attempt_no }), ...(payerAction ? { payer_action: payerAction } : {}) };
+}
+
 function presenter(context: Context) {
   return createPresenter(context.config.TONGBAO_TIMEZONE);
 }
@@ -62,17 +83,19 @@ export const tradeMethods: GatewayMethod[] = [
     ...tradeLookup,
     ...Type.Partial(Type.Object(createFields)).properties,
     channel: Type.String({ minLength: 1, maxLength: 32 }),
+    ...payerFields,
+  }), async (context, call, biz) => payAnswer(context, await payTrade(context, call.app, biz, call.notifyUrl))),
+
+  // Continue-pay (继续支付): a new attempt on an existing unpaid order, through the same or another channel.
+  defineMethod('tongbao.trade.page.pay', Type.Object({
+    ...tradeLookup,
+    channel: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'default: the channel of the last attempt' })),
+    ...payerFields,
   }), async (context, call, biz) => {
-    const outcome = await payTrade(context, call.app, biz, call.notifyUrl);
-    const result = outcome.result;
-    if (result?.status === 'FAILED') {
-      if (result.code === 'CHANNEL_UNAVAILABLE') fail(errors.channelUnavailable, `${result.message}; nothing was charged and the trade can be paid again`);
-      fail(result.code === 'INSUFFICIENT_FUNDS' ? errors.buyerBalanceNotEnough : errors.paymentDeclined, `the channel declined the payment: ${result.code} ${result.message}`);
-    }
-    if (result?.status === 'UNKNOWN') {
-      fail(errors.systemError, `the channel result is not known yet (${result.reason}); Tongbao is querying it; query trade ${outcome.trade.trade_no} or wait for the notification`);
-    }
-    return compact({ ...tradeFields(presenter(context), outcome.trade), attempt_no: outcome.attempt?.attempt_no });
+    const trade = await findTradeOrFail(context, call, biz);
+    const channel = biz.channel ?? (await repository.listAttempts(context.pool, trade.trade_no)).at(-1)?.channel;
+    if (channel === undefined) fail(errors.missingParameter, `channel is required: trade ${trade.trade_no} has no earlier attempt to continue`);
+    return payAnswer(context, await payTrade(context, call.app, { ...biz, trade_no: trade.trade_no, channel }, call.notifyUrl));
   }),
 
   defineMethod('tongbao.trade.query', Type.Object(tradeLookup), async (context, call, biz) => {

@@ -14,7 +14,14 @@ import { recordPayOutcome } from './outcomes.js';
 import * as repository from './repository.js';
 import type { AttemptRow, TradeRow } from './repository.js';
 
-export interface PayInput extends Partial<CreateTradeInput> {
+/** How the payer pays at the channel: passed to the adapter as they are, never stored. */
+export interface PayerInput {
+  product?: string | undefined;
+  payer_type?: string | undefined;
+  payer_id?: string | undefined;
+}
+
+export interface PayInput extends Partial<CreateTradeInput>, PayerInput {
   trade_no?: string | undefined;
   channel: string;
 }
@@ -30,10 +37,14 @@ export function channelNotifyUrl(context: Context, channel: string): string {
   return `${context.urls.publicUrl}/channels/${channel}/notify`;
 }
 
-function requireChannel(context: Context, name: string, currency: string): GuardedChannel {
+/** The channel, checked before anything is written: enabled, taking the currency and product, in service. */
+function requireChannel(context: Context, name: string, currency: string, product: string | undefined): GuardedChannel {
   const channel = context.channels.get(name);
   if (!channel) fail(errors.channelNotSupported, `channel ${name} is not enabled; enabled: ${context.channels.names().join(', ') || 'none'}`);
   if (!channel.capabilities.currencies.includes(currency)) fail(errors.channelNotSupported, `channel ${name} does not take ${currency}`);
+  if (product !== undefined && !channel.capabilities.products.includes(product)) {
+    fail(errors.channelNotSupported, `channel ${name} has no product ${product}; it has ${channel.capabilities.products.join(', ')}`);
+  }
   // Refused before anything is written: an open breaker means the channel is known to be down.
   if (!channel.available()) fail(errors.channelUnavailable, `channel ${name} is out of service (circuit breaker open); pay later or through another channel`);
   return channel;
@@ -94,10 +105,10 @@ async function findOrCreate(context: Context, app: GatewayAppRow, input: PayInpu
   if (!wantsCreate || input.trade_no !== undefined) {
     const existing = await repository.findTrade(context.pool, app.app_id, { tradeNo: input.trade_no, outTradeNo: input.out_trade_no });
     if (!existing) fail(errors.tradeNotExist, `no trade ${input.trade_no ?? input.out_trade_no} for this app`);
-    if (!wantsCreate) return { trade: existing, channel: requireChannel(context, input.channel, existing.currency) };
+    if (!wantsCreate) return { trade: existing, channel: requireChannel(context, input.channel, existing.currency, input.product) };
   }
   const createInput = requireCreateFields(input);
-  const channel = requireChannel(context, input.channel, tradeCurrency(createInput.currency));
+  const channel = requireChannel(context, input.channel, tradeCurrency(createInput.currency), input.product);
   // createTrade returns the existing trade when the parameters agree and refuses when they differ.
   const { trade, extra } = await createTrade(context, app, createInput, commonNotifyUrl, async (client, fresh) => {
     checkChannelLimit(channel, fresh);
@@ -115,6 +126,7 @@ async function findOrCreate(context: Context, app: GatewayAppRow, input: PayInpu
 export async function payTrade(context: Context, app: GatewayAppRow, input: PayInput, commonNotifyUrl: string | null): Promise<PayOutcome> {
   const found = await findOrCreate(context, app, input, commonNotifyUrl);
   const { trade, channel } = found;
+
   let attempt = found.attempt;
   if (!attempt) {
     if (trade.status === 'TRADE_SUCCESS' || trade.status === 'TRADE_FINISHED') return { trade, attempt: null, result: null };
@@ -145,6 +157,8 @@ export async function payTrade(context: Context, app: GatewayAppRow, input: PayI
       subject: trade.subject,
       expiresAt: trade.expires_at,
       notifyUrl: channelNotifyUrl(context, channel.name),
+      ...(input.product === undefined ? {} : { product: input.product }),
+      ...(input.payer_id === undefined ? {} : { payer: { type: input.payer_type ?? 'default', id: input.payer_id } }),
     });
   } catch (error) {
     // An adapter must not throw, but if one does the money may have moved: treat it as unknown.

@@ -9,6 +9,10 @@ export interface JobPayloads {
   'notify.deliver': { notify_id: string };
   /** Periodic (cron, every minute): expires overdue orders and re-queries results nobody is waiting for. */
   'trade.sweep': Record<string, unknown>;
+  'preauth.query': { operation_no: string };
+  'preauth.expire': { auth_no: string };
+  /** Periodic (cron, every minute): expires overdue holds and re-queries operations nobody is waiting for. */
+  'preauth.sweep': Record<string, unknown>;
 }
 
 export type JobName = keyof JobPayloads;
@@ -57,7 +61,9 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
     pollInterval: options.pollIntervalMs,
     noHandleSignals: true,
     // graphile-worker's cron runs each scheduled sweep once, whichever worker process takes it.
-    parsedCronItems: parseCronItems([{ task: 'trade.sweep', identifier: 'trade.sweep', match: '* * * * *', options: { backfillPeriod: 0, maxAttempts: 1, jobKey: 'trade.sweep' } }]),
+    parsedCronItems: parseCronItems(['trade.sweep', 'preauth.sweep'].map((task) => (
+      { task, identifier: task, match: '* * * * *', options: { backfillPeriod: 0, maxAttempts: 1, jobKey: task } }
+    ))),
     taskList,
     logger: options.logger,
   });

@@ -22,7 +22,7 @@ export function preauthJobHandlers(context: Context): Pick<JobHandlers, 'preauth
     async 'preauth.sweep'() {
       const at = now();
       const staleBefore = new Date(at.getTime() - context.config.TONGBAO_CHANNEL_TIMEOUT_MS * 2);
-      for (const authNo of await repository.listOverdueAuths(context.pool, at, sweepBatchSize)) {
+      for (const authNo of await repository.listOverdueAuths(context.pool, at, schedule.length, sweepBatchSize)) {
         await enqueue(context.pool, 'preauth.expire', { auth_no: authNo }, { jobKey: jobKeys.expire(authNo), preserveRunAt: true });
       }
       for (const operationNo of await repository.listStaleOperations(context.pool, staleBefore, schedule.length, sweepBatchSize)) {
@@ -44,11 +44,11 @@ export function preauthJobHandlers(context: Context): Pick<JobHandlers, 'preauth
       }
       const tries = await repository.countExpiryOperations(context.pool, auth_no);
       if (tries >= schedule.length) {
-        await insertDiscrepancy(context.pool, {
+        const flagged = await insertDiscrepancy(context.pool, {
           kind: 'PREAUTH_EXPIRY_UNRESOLVED', tradeNo: null, recordNo: auth_no, amountMinor: auth.amount_minor, currency: auth.currency,
           detail: `the channel refused to release the expired hold ${auth_no} ${tries} times`,
         });
-        context.log.error({ auth_no }, 'expired hold not released after every try');
+        if (flagged) context.log.error({ auth_no }, 'expired hold not released after every try');
         return;
       }
       try {

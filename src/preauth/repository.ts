@@ -125,11 +125,11 @@ export async function findInFlightOperation(client: Queryable, authNo: string): 
   return rows[0];
 }
 
-/** The hold's completion that succeeded last: the one a COMPLETE_CANCEL reverses while the hold is COMPLETED. */
-export async function findLastCompletion(client: Queryable, authNo: string): Promise<OperationRow | undefined> {
+/** The completion that made this trade: the one a COMPLETE_CANCEL reverses while the hold is COMPLETED with it. */
+export async function findCompletionOfTrade(client: Queryable, authNo: string, tradeNo: string): Promise<OperationRow | undefined> {
   const { rows } = await client.query<OperationRow>(
-    "select * from preauth_operations where auth_no = $1 and kind = 'COMPLETE' and status = 'SUCCEEDED' order by finished_at desc, operation_no desc limit 1",
-    [authNo],
+    "select * from preauth_operations where auth_no = $1 and kind = 'COMPLETE' and status = 'SUCCEEDED' and trade_no = $2",
+    [authNo, tradeNo],
   );
   return rows[0];
 }
@@ -228,14 +228,16 @@ export async function markCompletionCancelled(client: Queryable, authNo: string)
 
 /**
  * Authorized holds past their deadline with no expiry job, oldest first, for the periodic sweep. Like the
- * trade sweep, it skips holds that already have their job (graphile-worker's jobs view, by job key).
+ * trade sweep, it skips holds that already have their job (graphile-worker's jobs view, by job key), and holds
+ * whose release the channel refused `maxTries` times, which wait for an operator.
  */
-export async function listOverdueAuths(client: Queryable, now: Date, limit: number): Promise<string[]> {
+export async function listOverdueAuths(client: Queryable, now: Date, maxTries: number, limit: number): Promise<string[]> {
   const { rows } = await client.query<{ auth_no: string }>(
     `select auth_no from preauth_auths a where status = 'AUTHORIZED' and expires_at <= $1
-       and not exists (select 1 from graphile_worker.jobs j where j.key = $3 || a.auth_no)
-     order by expires_at limit $2`,
-    [now, limit, jobKeyPrefixes.expire],
+       and not exists (select 1 from graphile_worker.jobs j where j.key = $4 || a.auth_no)
+       and (select count(*) from preauth_operations o where o.auth_no = a.auth_no and o.initiator = 'EXPIRY') < $2
+     order by expires_at limit $3`,
+    [now, maxTries, limit, jobKeyPrefixes.expire],
   );
   return rows.map((row) => row.auth_no);
 }

@@ -87,7 +87,7 @@ async function startStep(context: Context, auth: AuthRow, step: StepRequest & { 
       if (!(await reserveCapturedTradeReversal(client, tradeNo, step.amountMinor))) {
         fail(errors.preauthCompletionRefunded, `trade ${tradeNo} of this completion was refunded, or a refund of it is in progress; refund the rest of the trade instead`);
       }
-      reverses = (await repository.findLastCompletion(client, auth.auth_no))!.operation_no;
+      reverses = (await repository.findCompletionOfTrade(client, auth.auth_no, tradeNo))!.operation_no;
     }
     const operation = await repository.insertOperation(client, {
       authNo: auth.auth_no, kind: step.kind, initiator: step.initiator, outRequestNo: step.outRequestNo, amountMinor: step.amountMinor,

@@ -86,7 +86,7 @@ async function recordSuccess(context: Context, client: Client, operation: Operat
     if (state.operation.status === 'FAILED') await flagLateSuccess(context, client, state.operation);
     return state; // this success was recorded before
   }
-  const { auth: after, operation: recorded, event } = await applySuccess(context, client, auth, finished, channelRef, finishedAt);
+  const { auth: after, operation: recorded, event } = await applySuccess(client, auth, finished, channelRef, finishedAt);
   await recordEvents(client, [
     { aggregateType: 'preauth_operation', aggregateId: recorded.operation_no, eventType: 'preauth_operation.succeeded', payload: { auth_no: auth.auth_no, kind: recorded.kind, channel_ref: channelRef } },
     { aggregateType: 'preauth', aggregateId: auth.auth_no, eventType: event, payload: { operation_no: recorded.operation_no, amount_minor: recorded.amount_minor, trade_no: recorded.trade_no } },
@@ -97,9 +97,8 @@ async function recordSuccess(context: Context, client: Client, operation: Operat
   return { auth: after, operation: recorded };
 }
 
-async function applySuccess(
-  context: Context, client: Client, auth: AuthRow, operation: OperationRow, channelRef: string, finishedAt: Date,
-): Promise<OperationState & { event: string }> {
+/** Moves the hold (and the trade of a completion) as the succeeded operation says; returns the event to record. */
+async function applySuccess(client: Client, auth: AuthRow, operation: OperationRow, channelRef: string, finishedAt: Date): Promise<OperationState & { event: string }> {
   switch (operation.kind) {
     case 'FREEZE': {
       const authorized = await repository.markAuthorized(client, auth.auth_no, channelRef, finishedAt) ?? broken(auth, operation);

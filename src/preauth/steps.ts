@@ -12,6 +12,9 @@ import * as repository from './repository.js';
 import type { AuthLookup, AuthRow } from './repository.js';
 import { replayOf, stepRefusal, type StepKind, type StepRequest } from './rules.js';
 
+/** A step with its request number: the caller's out_request_no, or expiry=<try> for the expiry's release. */
+type NumberedStep = StepRequest & { readonly outRequestNo: string };
+
 export interface StepInput {
   auth_no?: string | undefined;
   out_order_no?: string | undefined;
@@ -42,7 +45,7 @@ export async function runMerchantStep(context: Context, app: GatewayAppRow, kind
   if (!parsed.ok) fail(errors.invalidAmount, `amount ${parsed.reason}`);
   const existing = await repository.findOperation(context.pool, auth.auth_no, input.out_request_no);
   if (existing) return { auth, operation: replayOf(existing, kind, parsed.amountMinor), result: null };
-  const step: StepRequest & { outRequestNo: string } = { kind, initiator: 'MERCHANT', amountMinor: parsed.amountMinor, outRequestNo: input.out_request_no };
+  const step: NumberedStep = { kind, initiator: 'MERCHANT', amountMinor: parsed.amountMinor, outRequestNo: input.out_request_no };
   const refusal = stepRefusal(auth, step, now());
   if (refusal) throw refusal;
   return runStep(context, auth, step);
@@ -56,7 +59,7 @@ export async function expireHold(context: Context, auth: AuthRow, tries: number)
   return runStep(context, auth, { kind: 'UNFREEZE', initiator: 'EXPIRY', amountMinor: auth.amount_minor, outRequestNo: `expiry=${tries + 1}` });
 }
 
-async function runStep(context: Context, auth: AuthRow, step: StepRequest & { outRequestNo: string }): Promise<StepOutcome> {
+async function runStep(context: Context, auth: AuthRow, step: NumberedStep): Promise<StepOutcome> {
   const started = await startStep(context, auth, step);
   if (started.repeated) return { auth: started.auth, operation: started.operation, result: null };
   return sendToChannel(context, started.auth, started.operation);
@@ -68,7 +71,7 @@ async function runStep(context: Context, auth: AuthRow, step: StepRequest & { ou
  * index. A cancel first locks the trade of the completion and reserves its whole amount, so that no refund of
  * it can start while the channel reverses it.
  */
-async function startStep(context: Context, auth: AuthRow, step: StepRequest & { outRequestNo: string }): Promise<OperationState & { repeated: boolean }> {
+async function startStep(context: Context, auth: AuthRow, step: NumberedStep): Promise<OperationState & { repeated: boolean }> {
   return withTransaction(context.pool, async (client) => {
     const tradeNo = step.kind === 'COMPLETE_CANCEL' ? auth.trade_no! : null;
     if (tradeNo) await lockCapturedTrade(client, tradeNo);

@@ -79,14 +79,14 @@ create table royalty_splits (
 
 alter table notifications drop constraint notifications_notify_type_check;
 alter table notifications add constraint notifications_notify_type_check
-  check (notify_type in ('trade_status_sync', 'refund_status_sync', 'settle_status_sync'));
+  check (notify_type in ('trade_status_sync', 'refund_status_sync', 'preauth_status_sync', 'settle_status_sync'));
 
 -- Down Migration
 delete from notification_attempts where notify_id in (select notify_id from notifications where notify_type = 'settle_status_sync');
 delete from notifications where notify_type = 'settle_status_sync';
 alter table notifications drop constraint notifications_notify_type_check;
 alter table notifications add constraint notifications_notify_type_check
-  check (notify_type in ('trade_status_sync', 'refund_status_sync'));
+  check (notify_type in ('trade_status_sync', 'refund_status_sync', 'preauth_status_sync'));
 drop table royalty_splits, settlements;
 alter table refunds drop constraint refunds_from_escrow, drop column from_escrow_minor;
 drop index trades_escrow_unsettled;

@@ -6,10 +6,11 @@ import { errors, TongbaoError } from './errors.js';
 import { gatewayRoutes } from './gateway/routes.js';
 import { MethodRegistry } from './gateway/methods.js';
 import type { Notifier } from './notify/index.js';
+import { preauthMethods, recordPreauthCallback } from './preauth/index.js';
 import { channelCallbackRoutes, tradeMethods } from './trade/index.js';
 
 export function gatewayMethods(): MethodRegistry {
-  return new MethodRegistry([...tradeMethods]);
+  return new MethodRegistry([...tradeMethods, ...preauthMethods]);
 }
 
 /** The HTTP side of Tongbao: gateway, channel callbacks, admin API, health. */
@@ -48,7 +49,7 @@ export async function buildApp(context: Context, options: { adminToken: string; 
     return { status: 'ok' };
   });
   await app.register(gatewayRoutes, { context, methods: gatewayMethods() });
-  await app.register(channelCallbackRoutes, { context });
+  await app.register(channelCallbackRoutes, { context, operationHandlers: [recordPreauthCallback] });
   await app.register(adminRoutes, { prefix: '/admin', context, adminToken: options.adminToken, notifier: options.notifier });
   return app;
 }

@@ -7,6 +7,13 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ PORT: 8080, TONGBAO_TIMEZONE: 'Asia/Shanghai', TONGBAO_SANDBOX: 'on', NODE_ENV: 'development' });
     expect(config.notifyRetrySeconds).toEqual([10, 30, 60, 300, 900, 1800, 3600, 7200, 21600, 54000]);
     expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.preauthHoldSeconds).toBe(30 * 86_400);
+  });
+
+  it('takes a pre-authorization hold period in days, decimals allowed, up to a year', () => {
+    expect(loadConfig({ TONGBAO_PREAUTH_HOLD_DAYS: '0.5' }).preauthHoldSeconds).toBe(43_200);
+    expect(() => loadConfig({ TONGBAO_PREAUTH_HOLD_DAYS: '0' })).toThrow(/TONGBAO_PREAUTH_HOLD_DAYS/);
+    expect(() => loadConfig({ TONGBAO_PREAUTH_HOLD_DAYS: '366' })).toThrow(/TONGBAO_PREAUTH_HOLD_DAYS/);
   });
 
   it('names every bad value with what was given', () => {

@@ -2,6 +2,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import path from 'node:path';
 
+/** The longest a pre-authorization hold may last, whether by default or asked per request. */
+export const maxPreauthHoldDays = 365;
+
 // Every setting Tongbao reads from the environment, with its default and its bounds.
 // Values are validated once at start; each bad value gets its own message.
 const ConfigSchema = Type.Object({
@@ -38,6 +41,8 @@ const ConfigSchema = Type.Object({
   TONGBAO_COMPENSATION_RETRY_SECONDS: Type.String({ pattern: '^\\d+(\\.\\d+)?(,\\d+(\\.\\d+)?){0,29}$', default: '10,30,60,300,900,1800,3600,7200,21600,43200,86400' }),
   /** The default time an escrow payment waits for the buyer's confirmation before it settles by itself (10 days). */
   TONGBAO_ESCROW_CONFIRM_SECONDS: Type.Integer({ minimum: 1, maximum: 31622400, default: 864000 }),
+  // Decimals allowed, so tests can hold for seconds: 0.0001 days is 8.64 s.
+  TONGBAO_PREAUTH_HOLD_DAYS: Type.Number({ exclusiveMinimum: 0, maximum: maxPreauthHoldDays, default: 30 }),
   TONGBAO_WORKER_POLL_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 60000, default: 1000 }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)), { default: 'info' }),
 });
@@ -48,6 +53,8 @@ export type Config = Static<typeof ConfigSchema> & {
   notifyRetrySeconds: number[];
   /** Widening delays of compensation queries for pending channel results, in seconds; past the last, operators are alerted. */
   compensationRetrySeconds: number[];
+  /** How long a pre-authorization hold lasts when the request names no expire_time, in seconds. */
+  preauthHoldSeconds: number;
 };
 
 export class ConfigError extends Error {
@@ -90,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(config.TONGBAO_DATA_DIR),
     notifyRetrySeconds: config.TONGBAO_NOTIFY_RETRY_SECONDS.split(',').map(Number),
     compensationRetrySeconds: config.TONGBAO_COMPENSATION_RETRY_SECONDS.split(',').map(Number),
+    preauthHoldSeconds: config.TONGBAO_PREAUTH_HOLD_DAYS * 86_400,
   };
 }
 

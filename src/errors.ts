@@ -89,6 +89,24 @@ export const errors = {
   tradeNotEscrow: define('40004', 'ACQ.TRADE_NOT_ESCROW', 'the trade is not an escrow trade', 409),
   settleAmountExceed: define('40004', 'ACQ.SETTLE_AMOUNT_EXCEED', 'the settle amount is above what remains in escrow', 422),
   settleRequestConflict: define('40004', 'ACQ.SETTLE_REQUEST_CONFLICT', 'out_request_no was already used with different parameters', 409),
+
+  // Pre-authorization (tongbao.preauth.*).
+  preauthNotExist: define('40004', 'AUTH.ORDER_NOT_EXIST', 'the pre-authorization does not exist', 404),
+  preauthOrderConflict: define('40004', 'AUTH.ORDER_CONFLICT', 'out_order_no was already used with different parameters', 409),
+  preauthRequestConflict: define('40004', 'AUTH.REQUEST_CONFLICT', 'out_request_no was already used on this pre-authorization with different parameters', 409),
+  preauthOperationNotExist: define('40004', 'AUTH.OPERATION_NOT_EXIST', 'the pre-authorization has no operation with this out_request_no', 404),
+  preauthOperationInProgress: define('40004', 'AUTH.OPERATION_IN_PROGRESS', 'another operation on this pre-authorization is still at the channel', 409),
+  preauthNotFrozen: define('40004', 'AUTH.ORDER_NOT_FROZEN', 'the freeze failed; nothing is held', 409),
+  preauthHasCompleted: define('40004', 'AUTH.ORDER_HAS_COMPLETED', 'the pre-authorization is completed; the rest of the hold was released', 409),
+  preauthHasUnfrozen: define('40004', 'AUTH.ORDER_HAS_UNFROZEN', 'the hold was unfrozen', 409),
+  preauthHasExpired: define('40004', 'AUTH.ORDER_HAS_EXPIRED', 'the hold has expired', 409),
+  preauthNotCompleted: define('40004', 'AUTH.ORDER_NOT_COMPLETED', 'the pre-authorization has no completion to cancel', 409),
+  preauthCompletionRefunded: define('40004', 'AUTH.COMPLETION_REFUNDED', 'the completion was refunded; refund the rest of its trade instead', 409),
+  preauthAmountExceeded: define('40004', 'AUTH.AMOUNT_EXCEEDED', 'the amount is above the amount held', 422),
+  preauthFullAmountOnly: define('40004', 'AUTH.FULL_AMOUNT_ONLY', 'unfreeze and complete.cancel take exactly the full amount', 422),
+  preauthCurrencyMismatch: define('40004', 'AUTH.CURRENCY_MISMATCH', 'the currency differs from the pre-authorization currency', 422),
+  preauthOperationFailed: define('40004', 'AUTH.OPERATION_FAILED', 'the channel declined the operation; nothing changed', 422),
+
   systemError: define('20000', 'ACQ.SYSTEM_ERROR', 'the system is busy; query the trade or retry later', 503),
   unknownError: define('20000', 'isp.unknown-error', 'an unexpected error occurred; it has been logged', 500),
 

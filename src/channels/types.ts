@@ -187,7 +187,10 @@ export interface ChannelPreauth {
   freeze(request: ChannelPreauthFreezeRequest): Promise<ChannelOperationResult>;
   /** Releases the whole hold. */
   unfreeze(request: ChannelPreauthStepRequest): Promise<ChannelOperationResult>;
-  /** Captures up to the held amount; the channel releases the rest. */
+  /**
+   * Captures up to the held amount; the channel releases the rest. The captured money is then refunded like a
+   * payment: refund() with attemptNo = this operationNo and channelTradeNo = the answer's channelRef.
+   */
   complete(request: ChannelPreauthStepRequest): Promise<ChannelOperationResult>;
   /** Reverses a completion in full; the hold is valid again. */
   completeCancel(request: ChannelPreauthCompleteCancelRequest): Promise<ChannelOperationResult>;

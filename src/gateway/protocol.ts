@@ -14,7 +14,7 @@ export const commonParameterNames = [
 ] as const;
 
 /** Business fields that identify records; like the common identifiers, they must be free of separators. */
-const identifierFields = ['out_trade_no', 'trade_no', 'out_request_no'] as const;
+const identifierFields = ['out_trade_no', 'trade_no', 'out_request_no', 'out_order_no', 'auth_no'] as const;
 
 /** Real biz_content nests a few levels (goods_detail[].x); far more is a mistake or an attack. */
 const maxBizContentDepth = 32;

@@ -43,3 +43,17 @@ export function platformEscrow(currency: string): AccountSpec {
 export function platformFeeIncome(currency: string): AccountSpec {
   return { code: `platform:fee-income:${currency}`, kind: 'PLATFORM_FEE_INCOME', ownerType: 'PLATFORM', ownerId: 'platform', currency, normalSide: 'CREDIT', shardCount: 8 };
 }
+
+/**
+ * Money a channel holds on payers' means of payment for pre-authorizations (a memo account, debit-normal).
+ * It pairs with merchantPreauthHeld: together they show what is held without ever entering the merchant's
+ * pending balance, which is what the merchant is owed.
+ */
+export function channelPreauthHeld(channel: string, currency: string): AccountSpec {
+  return { code: `channel:${channel}:preauth_held:${currency}`, kind: 'CHANNEL_PREAUTH_HELD', ownerType: 'CHANNEL', ownerId: channel, currency, normalSide: 'DEBIT', shardCount: 8 };
+}
+
+/** Money held for a merchant's pre-authorizations, not yet captured (the memo counterpart, credit-normal). */
+export function merchantPreauthHeld(merchantId: string, currency: string): AccountSpec {
+  return { code: `merchant:${merchantId}:preauth_held:${currency}`, kind: 'MERCHANT_PREAUTH_HELD', ownerType: 'MERCHANT', ownerId: merchantId, currency, normalSide: 'CREDIT', shardCount: 4 };
+}

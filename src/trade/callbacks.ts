@@ -1,16 +1,20 @@
 import type { FastifyInstance } from 'fastify';
+import type { ChannelOperationResult } from '../channels/types.js';
 import type { Context } from '../context.js';
 import { recordPayOutcome, recordRefundOutcome } from './outcomes.js';
 import { channelNotifyUrl } from './pay.js';
 import * as repository from './repository.js';
+
+/** Applies an OPERATION callback when the number is its domain's (pre-authorization, payout); false otherwise. */
+export type OperationCallbackHandler = (context: Context, channel: string, operationNo: string, result: ChannelOperationResult) => Promise<boolean>;
 
 /**
  * POST /channels/:channel/notify: asynchronous results from channels. The adapter verifies the
  * signature and freshness; the outcome is applied through the same guarded path as synchronous answers,
  * so a replayed or duplicated callback changes nothing. A database failure answers 500 so the channel retries.
  */
-export async function channelCallbackRoutes(app: FastifyInstance, options: { context: Context }): Promise<void> {
-  const { context } = options;
+export async function channelCallbackRoutes(app: FastifyInstance, options: { context: Context; operationHandlers: readonly OperationCallbackHandler[] }): Promise<void> {
+  const { context, operationHandlers } = options;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 256 * 1024 }, (_request, body, done) => done(null, body));
 
@@ -37,7 +41,12 @@ export async function channelCallbackRoutes(app: FastifyInstance, options: { con
       if (refund && refund.channel === channel.name) await recordRefundOutcome(context, refund, notification.result);
       else request.log.warn({ channel: channel.name, refund_no: notification.refundNo }, 'callback for an unknown refund');
     } else {
-      request.log.warn({ channel: channel.name, operation_no: notification.operationNo }, 'callback for an unknown operation');
+      let handled = false;
+      for (const handle of operationHandlers) {
+        handled = await handle(context, channel.name, notification.operationNo, notification.result);
+        if (handled) break;
+      }
+      if (!handled) request.log.warn({ channel: channel.name, operation_no: notification.operationNo }, 'callback for an unknown operation');
     }
     const ack = channel.acknowledge(true);
     return reply.code(ack.statusCode).type(ack.contentType).send(ack.body);

@@ -1,5 +1,17 @@
 export { tradeMethods } from './methods.js';
 export { tradeJobHandlers } from './jobs.js';
-export { channelCallbackRoutes } from './callbacks.js';
+export { channelCallbackRoutes, type OperationCallbackHandler } from './callbacks.js';
 export { listAttempts, listRefunds, findTradeByNo, type TradeRow } from './repository.js';
 export { listSettlements, type SettlementRow } from './escrow-repository.js';
+export {
+  closeReversedCapturedTrade,
+  insertCapturedTrade,
+  lockCapturedTrade,
+  releaseCapturedTradeReversal,
+  reserveCapturedTradeReversal,
+  type CapturedPayment,
+} from './captured.js';
+export { tradeAmount, tradeCurrency } from './create.js';
+export { channelNotifyUrl } from './pay.js';
+export { compact, createPresenter, type Presenter } from './present.js';
+export { insertDiscrepancy } from './repository.js';

@@ -147,6 +147,19 @@ export async function insertAttempt(client: Queryable, tradeNo: string, channel:
   return rows[0]!;
 }
 
+/** An attempt that succeeded before Tongbao recorded it, under a number given by the caller (a pre-authorization completion). */
+export async function insertSucceededAttempt(
+  client: Queryable,
+  attempt: { attemptNo: string; tradeNo: string; channel: string; amountMinor: bigint; currency: string; channelTradeNo: string },
+): Promise<AttemptRow> {
+  const { rows } = await client.query<AttemptRow>(
+    `insert into pay_attempts (attempt_no, trade_no, channel, amount_minor, currency, status, channel_trade_no, finished_at)
+     values ($1, $2, $3, $4, $5, 'SUCCEEDED', $6, now()) returning *`,
+    [attempt.attemptNo, attempt.tradeNo, attempt.channel, attempt.amountMinor, attempt.currency, attempt.channelTradeNo],
+  );
+  return rows[0]!;
+}
+
 export async function findAttempt(client: Queryable, attemptNo: string): Promise<AttemptRow | undefined> {
   const { rows } = await client.query<AttemptRow>('select * from pay_attempts where attempt_no = $1', [attemptNo]);
   return rows[0];
@@ -244,10 +257,15 @@ export async function reserveRefund(client: Queryable, tradeNo: string, amountMi
 
 /** Gives back what a failed refund reserved, its escrow part included (that part can then be settled again). */
 export async function releaseRefund(client: Queryable, refund: RefundRow): Promise<void> {
+  await releaseReservation(client, refund.trade_no, refund.amount_minor, refund.from_escrow_minor);
+}
+
+/** Gives back a reservation made by reserveRefund. */
+export async function releaseReservation(client: Queryable, tradeNo: string, amountMinor: bigint, fromEscrowMinor: bigint): Promise<void> {
   await client.query(
     `update trades set refund_reserved_minor = refund_reserved_minor - $2, escrow_refund_reserved_minor = escrow_refund_reserved_minor - $3,
             updated_at = now() where trade_no = $1`,
-    [refund.trade_no, refund.amount_minor, refund.from_escrow_minor],
+    [tradeNo, amountMinor, fromEscrowMinor],
   );
 }
 
@@ -283,6 +301,20 @@ export async function updateTradeAmount(client: Queryable, tradeNo: string, amou
 export async function countAttempts(client: Queryable, tradeNo: string): Promise<number> {
   const { rows } = await client.query<{ count: number }>('select count(*)::int as count from pay_attempts where trade_no = $1', [tradeNo]);
   return rows[0]!.count;
+}
+
+/**
+ * Closes a paid trade whose whole payment went back to the payer other than by a refund (a pre-authorization
+ * completion cancelled): guarded on the trade being paid with exactly that amount reserved and nothing refunded.
+ */
+export async function closeReversedTrade(client: Queryable, tradeNo: string, amountMinor: bigint, reason: string): Promise<TradeRow | undefined> {
+  const { rows } = await client.query<TradeRow>(
+    `update trades set refunded_amount_minor = $2, status = 'TRADE_CLOSED', closed_at = now(), close_reason = $3, updated_at = now()
+     where trade_no = $1 and status = 'TRADE_SUCCESS' and paid_amount_minor = $2 and refund_reserved_minor = $2 and refunded_amount_minor = 0
+     returning *`,
+    [tradeNo, amountMinor, reason],
+  );
+  return rows[0];
 }
 
 export interface NewRefund {
@@ -355,7 +387,8 @@ export async function countRefundQuery(client: Queryable, refundNo: string): Pro
 
 export async function insertDiscrepancy(
   client: Queryable,
-  discrepancy: { kind: string; tradeNo: string; recordNo: string; amountMinor: bigint; currency: string; detail: string },
+  /** tradeNo is null for records that belong to no trade, such as a pre-authorization's freeze. */
+  discrepancy: { kind: string; tradeNo: string | null; recordNo: string; amountMinor: bigint; currency: string; detail: string },
 ): Promise<boolean> {
   const { rowCount } = await client.query(
     `insert into discrepancies (kind, trade_no, record_no, amount_minor, currency, detail) values ($1, $2, $3, $4, $5, $6)

@@ -11,7 +11,26 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { realNow } from '../../clock.js';
-import type { ChannelAcknowledgement, ChannelAdapter, ChannelCapabilities, ChannelCloseResult, InboundChannelRequest, NotificationVerification } from '../types.js';
+import type {
+  ChannelAcknowledgement,
+  ChannelAdapter,
+  ChannelCapabilities,
+  ChannelCloseResult,
+  ChannelOperationResult,
+  ChannelPreauth,
+  InboundChannelRequest,
+  NotificationVerification,
+} from '../types.js';
+import {
+  completeCancelRequestBody,
+  freezeRequestBody,
+  operationQueryResultFromAnswer,
+  operationResultFromAnswer,
+  preauthNotificationFromBody,
+  preauthPaths,
+  stepRequestBody,
+  type PreauthKind,
+} from './preauth-protocol.js';
 import {
   closeResultFromAnswer,
   headerValue,
@@ -61,7 +80,7 @@ export const sandboxCapabilities: ChannelCapabilities = {
   partialRefund: true,
   close: true,
   cancel: false,
-  preauth: false,
+  preauth: true,
   payout: false,
   statement: true,
   maxAmountMinor: null,
@@ -134,6 +153,33 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
     return result.ok ? closeResultFromAnswer(result.answer, attemptNo) : { status: 'UNKNOWN', reason: result.reason };
   }
 
+  async function operate(
+    kind: PreauthKind,
+    request: { operationNo: string; amountMinor: bigint; currency: string },
+    body: object,
+  ): Promise<ChannelOperationResult> {
+    const result = await call('POST', preauthPaths[kind], body);
+    return result.ok
+      ? operationResultFromAnswer(result.answer, { operationNo: request.operationNo, kind, amountMinor: request.amountMinor, currency: request.currency })
+      : { status: 'UNKNOWN', reason: result.reason };
+  }
+
+  const preauth: ChannelPreauth = {
+    async freeze(request) {
+      if (!sandboxCapabilities.currencies.includes(request.currency)) {
+        return { status: 'FAILED', code: 'CURRENCY_NOT_SUPPORTED', message: `the sandbox channel does not take ${request.currency}` };
+      }
+      return operate('FREEZE', request, freezeRequestBody(request));
+    },
+    unfreeze: (request) => operate('UNFREEZE', request, stepRequestBody(request)),
+    complete: (request) => operate('COMPLETE', request, stepRequestBody(request)),
+    completeCancel: (request) => operate('COMPLETE_CANCEL', request, completeCancelRequestBody(request)),
+    async query(operationNo) {
+      const result = await call('GET', `/v1/preauth/operations/${encodeURIComponent(operationNo)}`);
+      return result.ok ? operationQueryResultFromAnswer(result.answer, operationNo) : { status: 'UNKNOWN', reason: result.reason };
+    },
+  };
+
   return {
     name: 'sandbox',
     capabilities: sandboxCapabilities,
@@ -163,6 +209,8 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
 
     close,
 
+    preauth,
+
     dispose: () => agent.close(),
 
     verifyNotification(inbound: InboundChannelRequest) {
@@ -177,7 +225,8 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
       if (!verifyMessage(stringToSign({ timestamp, nonce, method: 'POST', path, body: inbound.rawBody }), signature, bankKey)) {
         return { ok: false, reason: 'invalid signature' };
       }
-      const parsed = notificationFromBody(parseJson(inbound.rawBody));
+      const body = parseJson(inbound.rawBody);
+      const parsed = preauthNotificationFromBody(body) ?? notificationFromBody(body);
       if (!parsed.ok) return parsed;
       if (!callbackNonces.use(nonce, nowMs)) return { ok: false, reason: 'replayed nonce' };
       return parsed;

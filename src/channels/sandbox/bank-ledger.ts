@@ -1,55 +1,26 @@
 /**
- * The sandbox bank's books: payments, refunds and their rules (idempotency, refundable remainder, delayed
- * outcomes), in memory and journaled. No HTTP here; the simulator turns these outcomes into answers.
+ * The sandbox bank's books: payments, refunds, pre-authorization holds and their rules (idempotency,
+ * refundable remainder, delayed outcomes), in memory and journaled. No HTTP here; the simulator turns these
+ * outcomes into answers. The pre-authorization rules themselves are pure functions in bank-preauth.ts.
  */
 import { randomBytes } from 'node:crypto';
+import {
+  loadAmount,
+  loadAuth,
+  storeAmount,
+  storeAuth,
+  type PaymentRecord,
+  type PendingOutcome,
+  type PreauthAuthRecord,
+  type PreauthOperationRecord,
+  type RefundRecord,
+  type Stored,
+  type StoredAuth,
+} from './bank-records.js';
+import { newOperation, sameRequest, settleOperation, type HoldState, type PreauthChange, type PreauthRequest } from './bank-preauth.js';
 import { Journal } from './journal.js';
-import { statementDateOf, statementHeader, type PaymentObject, type PaymentRequestBody, type RefundObject, type RefundRequestBody } from './protocol.js';
+import { statementDateOf, statementHeader, type PaymentRequestBody, type RefundRequestBody } from './protocol.js';
 import { delayedFailure, type PaymentScenario, type RefundScenario } from './scenarios.js';
-
-/** A delayed outcome, applied once `settleAt` has passed. */
-export interface PendingOutcome {
-  readonly outcome: 'SUCCEEDED' | 'FAILED';
-  readonly settleAt: string;
-  readonly callback: boolean;
-}
-
-export interface PaymentRecord {
-  readonly mchId: string;
-  readonly bankTxnNo: string;
-  readonly outTradeNo: string;
-  readonly amountMinor: bigint;
-  readonly currency: string;
-  readonly subject: string;
-  readonly notifyUrl: string;
-  readonly expireAt: string;
-  readonly createdAt: string;
-  readonly status: 'PROCESSING' | 'SUCCEEDED' | 'FAILED' | 'CLOSED';
-  readonly paidAt: string | null;
-  readonly finishedAt: string | null;
-  readonly errorCode: string | null;
-  readonly errorMessage: string | null;
-  readonly pending: PendingOutcome | null;
-}
-
-export interface RefundRecord {
-  readonly mchId: string;
-  readonly bankRefundNo: string;
-  readonly outRefundNo: string;
-  readonly outTradeNo: string;
-  readonly amountMinor: bigint;
-  readonly currency: string;
-  readonly reason: string | null;
-  readonly notifyUrl: string;
-  readonly createdAt: string;
-  readonly status: 'PROCESSING' | 'SUCCEEDED' | 'FAILED';
-  readonly finishedAt: string | null;
-  readonly errorCode: string | null;
-  readonly errorMessage: string | null;
-  readonly pending: PendingOutcome | null;
-}
-
-type Stored<Record> = Omit<Record, 'amountMinor'> & { amountMinor: string };
 
 /** One journal line: the new versions of every record one change touched. */
 export interface JournalEntry {
@@ -57,15 +28,22 @@ export interface JournalEntry {
   refunds?: Stored<RefundRecord>[] | undefined;
   /** out_trade_no values closed before any payment arrived; a later payment with one is refused. */
   closedUnpaid?: ReadonlyArray<{ mchId: string; outTradeNo: string }> | undefined;
+  preauthAuths?: StoredAuth[] | undefined;
+  preauthOperations?: Stored<PreauthOperationRecord>[] | undefined;
 }
 
 interface Change {
   readonly payments?: readonly PaymentRecord[] | undefined;
   readonly refunds?: readonly RefundRecord[] | undefined;
   readonly closedUnpaid?: ReadonlyArray<{ mchId: string; outTradeNo: string }> | undefined;
+  readonly preauthAuths?: readonly PreauthAuthRecord[] | undefined;
+  readonly preauthOperations?: readonly PreauthOperationRecord[] | undefined;
 }
 
-export type Settlement = { readonly kind: 'payment'; readonly record: PaymentRecord } | { readonly kind: 'refund'; readonly record: RefundRecord };
+export type Settlement =
+  | { readonly kind: 'payment'; readonly record: PaymentRecord }
+  | { readonly kind: 'refund'; readonly record: RefundRecord }
+  | { readonly kind: 'preauth'; readonly record: PreauthOperationRecord };
 
 export type CreatePaymentOutcome =
   | { readonly kind: 'created' | 'existing'; readonly payment: PaymentRecord }
@@ -73,18 +51,23 @@ export type CreatePaymentOutcome =
 
 export type CreateRefundOutcome = { readonly kind: 'created' | 'existing'; readonly refund: RefundRecord } | { readonly kind: 'conflict' | 'full' };
 
+export type CreatePreauthOutcome = { readonly kind: 'created' | 'existing'; readonly operation: PreauthOperationRecord } | { readonly kind: 'conflict' | 'full' };
+
 interface MerchantBook {
   readonly payments: Map<string, PaymentRecord>;
   readonly refunds: Map<string, RefundRecord>;
   readonly refundNosByTrade: Map<string, string[]>;
   readonly closedUnpaid: Set<string>;
+  /** Holds by the bank's auth_no, operations by Tongbao's out_operation_no. */
+  readonly auths: Map<string, PreauthAuthRecord>;
+  readonly preauthOperations: Map<string, PreauthOperationRecord>;
 }
 
 export interface BankLedgerOptions {
   readonly dataDir?: string;
-  /** How long delayed outcomes (6001, 6002, 6003, refund 6001) wait. */
+  /** How long delayed outcomes (6001, 6002, 6003, refund 6001, preauth 6001-6003 and 7001, 7003) wait. */
   readonly delayMs: number;
-  /** Payments, refunds and closed numbers the bank holds at most; past it, new ones are refused. */
+  /** Payments, refunds, closed numbers, holds and their operations the bank holds at most; past it, new ones are refused. */
   readonly maxRecords: number;
   /** Called when a delayed outcome that promises a callback is applied. */
   readonly onSettled: (settlement: Settlement) => void;
@@ -101,9 +84,11 @@ export class BankLedger {
     const ledger = new BankLedger(Journal.open<JournalEntry>(options.dataDir), options);
     for (const entry of ledger.journal.read()) {
       ledger.apply({
-        payments: entry.payments?.map((payment) => ({ ...payment, amountMinor: BigInt(payment.amountMinor) })),
-        refunds: entry.refunds?.map((refund) => ({ ...refund, amountMinor: BigInt(refund.amountMinor) })),
+        payments: entry.payments?.map(loadAmount<PaymentRecord>),
+        refunds: entry.refunds?.map(loadAmount<RefundRecord>),
         closedUnpaid: entry.closedUnpaid,
+        preauthAuths: entry.preauthAuths?.map(loadAuth),
+        preauthOperations: entry.preauthOperations?.map(loadAmount<PreauthOperationRecord>),
       });
     }
     return ledger;
@@ -235,10 +220,44 @@ export class BankLedger {
     return this.settleRefundIfDue(refund, nowMs);
   }
 
+  /**
+   * Records a pre-authorization operation, or returns the one already recorded under its out_operation_no
+   * when the request is the same. A completion's number also keys the payment it captures, so it must not
+   * name a payment already.
+   */
+  createPreauthOperation(mchId: string, request: PreauthRequest, scenario: PaymentScenario, nowMs: number): CreatePreauthOutcome {
+    const outNo = request.body.out_operation_no;
+    const existing = this.findPreauthOperation(mchId, outNo, nowMs);
+    if (existing) return sameRequest(existing, request) ? { kind: 'existing', operation: existing } : { kind: 'conflict' };
+    if (request.kind === 'COMPLETE' && this.book(mchId).payments.has(outNo)) return { kind: 'conflict' };
+    if (this.recordCount >= this.options.maxRecords) return { kind: 'full' };
+    const state = this.holdState(mchId, request.kind === 'FREEZE' ? null : request.body.auth_no);
+    const change = newOperation({
+      mchId,
+      nowMs,
+      newNo: (prefix) => `${prefix}_${randomBytes(8).toString('hex')}`,
+      pendingOutcome: (outcome, callback) => this.pendingOutcome(outcome, callback, nowMs),
+    }, request, state, scenario);
+    this.commitPreauth(change);
+    return { kind: 'created', operation: change.operation };
+  }
+
+  /** The operation, with any delayed outcome that is due applied first. */
+  findPreauthOperation(mchId: string, outOperationNo: string, nowMs: number): PreauthOperationRecord | null {
+    const operation = this.book(mchId).preauthOperations.get(outOperationNo);
+    if (!operation) return null;
+    const settled = settleOperation(operation, this.holdState(mchId, operation.bankAuthNo), nowMs);
+    if (!settled) return operation;
+    this.commitPreauth(settled);
+    if (settled.callback) this.options.onSettled({ kind: 'preauth', record: settled.operation });
+    return settled.operation;
+  }
+
   /** Applies a delayed outcome now; the simulator's timers call this when `settleAt` arrives. */
   settle(kind: Settlement['kind'], mchId: string, outNo: string, nowMs: number): void {
     if (kind === 'payment') this.findPayment(mchId, outNo, nowMs);
-    else this.findRefund(mchId, outNo, nowMs);
+    else if (kind === 'refund') this.findRefund(mchId, outNo, nowMs);
+    else this.findPreauthOperation(mchId, outNo, nowMs);
   }
 
   /** Every delayed outcome still to apply, so timers can be set again after a restart. */
@@ -250,6 +269,9 @@ export class BankLedger {
       }
       for (const refund of book.refunds.values()) {
         if (refund.pending) pending.push({ kind: 'refund', mchId, outNo: refund.outRefundNo, settleAtMs: Date.parse(refund.pending.settleAt) });
+      }
+      for (const operation of book.preauthOperations.values()) {
+        if (operation.pending) pending.push({ kind: 'preauth', mchId, outNo: operation.outOperationNo, settleAtMs: Date.parse(operation.pending.settleAt) });
       }
     }
     return pending;
@@ -302,6 +324,22 @@ export class BankLedger {
     return settled;
   }
 
+  /** The hold a step names, with the payment its completion captured and what is refunded of it. */
+  private holdState(mchId: string, bankAuthNo: string | null): HoldState {
+    const book = this.book(mchId);
+    const auth = bankAuthNo === null ? null : book.auths.get(bankAuthNo) ?? null;
+    const capture = auth?.completion ? book.payments.get(auth.completion.outOperationNo) ?? null : null;
+    return { auth, capture, captureRefundedMinor: capture ? this.refundedMinor(mchId, capture.outTradeNo) : 0n };
+  }
+
+  private commitPreauth(change: PreauthChange): void {
+    this.commit({
+      preauthOperations: [change.operation],
+      ...(change.auth ? { preauthAuths: [change.auth] } : {}),
+      ...(change.payment ? { payments: [change.payment] } : {}),
+    });
+  }
+
   /** Refunds that hold part of the payment: succeeded ones and those still processing. */
   private refundedMinor(mchId: string, outTradeNo: string): bigint {
     const book = this.book(mchId);
@@ -316,9 +354,11 @@ export class BankLedger {
   /** Journals a change, then applies it: the file never lags what the bank has answered. */
   private commit(change: Change): void {
     this.journal.append({
-      payments: change.payments?.map((payment) => ({ ...payment, amountMinor: payment.amountMinor.toString() })),
-      refunds: change.refunds?.map((refund) => ({ ...refund, amountMinor: refund.amountMinor.toString() })),
+      payments: change.payments?.map(storeAmount),
+      refunds: change.refunds?.map(storeAmount),
       closedUnpaid: change.closedUnpaid,
+      preauthAuths: change.preauthAuths?.map(storeAuth),
+      preauthOperations: change.preauthOperations?.map(storeAmount),
     });
     this.apply(change);
   }
@@ -342,12 +382,22 @@ export class BankLedger {
       if (!book.closedUnpaid.has(outTradeNo)) this.recordCount += 1;
       book.closedUnpaid.add(outTradeNo);
     }
+    for (const auth of change.preauthAuths ?? []) {
+      const book = this.book(auth.mchId);
+      if (!book.auths.has(auth.bankAuthNo)) this.recordCount += 1;
+      book.auths.set(auth.bankAuthNo, auth);
+    }
+    for (const operation of change.preauthOperations ?? []) {
+      const book = this.book(operation.mchId);
+      if (!book.preauthOperations.has(operation.outOperationNo)) this.recordCount += 1;
+      book.preauthOperations.set(operation.outOperationNo, operation);
+    }
   }
 
   private book(mchId: string): MerchantBook {
     let book = this.books.get(mchId);
     if (!book) {
-      book = { payments: new Map(), refunds: new Map(), refundNosByTrade: new Map(), closedUnpaid: new Set() };
+      book = { payments: new Map(), refunds: new Map(), refundNosByTrade: new Map(), closedUnpaid: new Set(), auths: new Map(), preauthOperations: new Map() };
       this.books.set(mchId, book);
     }
     return book;
@@ -356,36 +406,4 @@ export class BankLedger {
 
 function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
-
-export function paymentObject(payment: PaymentRecord): PaymentObject {
-  return {
-    bank_txn_no: payment.bankTxnNo,
-    out_trade_no: payment.outTradeNo,
-    status: payment.status,
-    amount: payment.amountMinor.toString(),
-    currency: payment.currency,
-    subject: payment.subject,
-    created_at: payment.createdAt,
-    ...(payment.paidAt === null ? {} : { paid_at: payment.paidAt }),
-    ...(payment.finishedAt === null ? {} : { finished_at: payment.finishedAt }),
-    ...(payment.errorCode === null ? {} : { error_code: payment.errorCode }),
-    ...(payment.errorMessage === null ? {} : { error_message: payment.errorMessage }),
-  };
-}
-
-export function refundObject(refund: RefundRecord): RefundObject {
-  return {
-    bank_refund_no: refund.bankRefundNo,
-    out_refund_no: refund.outRefundNo,
-    out_trade_no: refund.outTradeNo,
-    status: refund.status,
-    amount: refund.amountMinor.toString(),
-    currency: refund.currency,
-    ...(refund.reason === null ? {} : { reason: refund.reason }),
-    created_at: refund.createdAt,
-    ...(refund.finishedAt === null ? {} : { finished_at: refund.finishedAt }),
-    ...(refund.errorCode === null ? {} : { error_code: refund.errorCode }),
-    ...(refund.errorMessage === null ? {} : { error_message: refund.errorMessage }),
-  };
 }

@@ -4,6 +4,6 @@
  */
 export { createSandboxAdapter, sandboxCapabilities, type SandboxAdapter, type SandboxAdapterConfig } from './adapter.js';
 export { generateEd25519KeyPair, generateSandboxCredentials, type Ed25519KeyPair, type SandboxCredentials } from './keys.js';
-export { paymentMagicAmounts, refundMagicAmounts, type MagicAmount, type PaymentScenario, type RefundScenario } from './scenarios.js';
+export { paymentMagicAmounts, preauthMagicAmounts, refundMagicAmounts, type MagicAmount, type PaymentScenario, type RefundScenario } from './scenarios.js';
 export { startSandboxBank, type SandboxBank, type SandboxBankOptions } from './simulator.js';
 export { sandboxHeaders, statementHeader } from './protocol.js';

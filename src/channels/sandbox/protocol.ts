@@ -128,12 +128,12 @@ export function isFresh(timestampMs: number, nowMs: number): boolean {
 // ---------------------------------------------------------------------------------------------------------
 // Wire shapes
 
-const outNo = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' });
+export const outNo = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' });
 /** Integer minor units as a decimal string: positive, no leading zeros, at most 10^16 - 1. */
-const amountText = Type.String({ pattern: '^[1-9][0-9]{0,15}$' });
-const currencyCode = Type.String({ pattern: '^[A-Z]{3}$' });
-const isoTimestamp = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?(Z|[+-]\\d{2}:\\d{2})$' });
-const httpUrl = Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048 });
+export const amountText = Type.String({ pattern: '^[1-9][0-9]{0,15}$' });
+export const currencyCode = Type.String({ pattern: '^[A-Z]{3}$' });
+export const isoTimestamp = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?(Z|[+-]\\d{2}:\\d{2})$' });
+export const httpUrl = Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048 });
 
 export const PaymentRequestBody = Type.Object(
   {
@@ -226,11 +226,12 @@ export const bankErrors = {
   // A repeated nonce means the same signed request arrived twice; the first copy may have taken effect.
   REPLAYED_NONCE: { httpStatus: 401, hadNoEffect: false, message: 'this nonce was already used' },
   INVALID_REQUEST: { httpStatus: 400, hadNoEffect: true, message: 'the request body or path is invalid' },
-  NOT_FOUND: { httpStatus: 404, hadNoEffect: true, message: 'no such payment or refund' },
+  NOT_FOUND: { httpStatus: 404, hadNoEffect: true, message: 'no such payment, refund or pre-authorization operation' },
   NO_SUCH_ENDPOINT: { httpStatus: 404, hadNoEffect: true, message: 'no such endpoint' },
   // The out number already names another payment or refund, which may well have moved money.
   DUPLICATE_OUT_TRADE_NO: { httpStatus: 409, hadNoEffect: false, message: 'out_trade_no was already used with a different amount or currency' },
   DUPLICATE_OUT_REFUND_NO: { httpStatus: 409, hadNoEffect: false, message: 'out_refund_no was already used with different parameters' },
+  DUPLICATE_OUT_OPERATION_NO: { httpStatus: 409, hadNoEffect: false, message: 'out_operation_no was already used with different parameters' },
   OUT_TRADE_NO_CLOSED: { httpStatus: 409, hadNoEffect: true, message: 'out_trade_no was closed before any payment was made' },
   INTERNAL_ERROR: { httpStatus: 500, hadNoEffect: false, message: 'the bank failed' },
   CAPACITY_EXCEEDED: { httpStatus: 503, hadNoEffect: true, message: 'the sandbox bank holds as many records as it may' },
@@ -279,21 +280,21 @@ export function parseMinor(text: string): bigint | null {
   return /^(0|[1-9][0-9]{0,17})$/.test(text) ? BigInt(text) : null;
 }
 
-function parseInstant(text: string | undefined): Date | null {
+export function parseInstant(text: string | undefined): Date | null {
   if (text === undefined) return null;
   const date = new Date(text);
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
 /** What the caller asked for; the bank's echo must match it. Queries know only the number. */
-interface Expectation {
+export interface Expectation {
   readonly outNo: string;
   readonly amountMinor?: bigint;
   readonly currency?: string;
 }
 
 /** A reason the echo differs from what was asked, or null when it matches. */
-function echoMismatch(echo: { outNo: string; amount: string; currency: string }, expected: Expectation): string | null {
+export function echoMismatch(echo: { outNo: string; amount: string; currency: string }, expected: Expectation): string | null {
   if (echo.outNo !== expected.outNo) return `the bank answered for ${echo.outNo}, not ${expected.outNo}`;
   const amountMinor = parseMinor(echo.amount);
   if (amountMinor === null) return `the bank echoed an unreadable amount "${echo.amount.slice(0, 40)}"`;
@@ -343,19 +344,19 @@ export function refundResultFromRefund(refund: RefundObject, expected: Expectati
   }
 }
 
-function unexpectedAnswer(answer: BankAnswer): { status: 'UNKNOWN'; reason: string } {
+export function unexpectedAnswer(answer: BankAnswer): { status: 'UNKNOWN'; reason: string } {
   const code = checkers.error.Check(answer.body) ? ` ${answer.body.code}` : '';
   return { status: 'UNKNOWN', reason: `the bank answered HTTP ${answer.statusCode}${code}` };
 }
 
 /** A 4xx the bank guarantees had no effect, as a FAILED result; null for anything else. */
-function rejectionWithoutEffect(answer: BankAnswer): { status: 'FAILED'; code: string; message: string } | null {
+export function rejectionWithoutEffect(answer: BankAnswer): { status: 'FAILED'; code: string; message: string } | null {
   if (answer.statusCode < 400 || answer.statusCode >= 500 || !checkers.error.Check(answer.body)) return null;
   if (!hadNoEffect(answer.body.code) || answer.body.code === 'NOT_FOUND' || answer.body.code === 'NO_SUCH_ENDPOINT') return null;
   return { status: 'FAILED', code: answer.body.code, message: answer.body.message ?? 'the bank rejected the request' };
 }
 
-function isNotFound(answer: BankAnswer): boolean {
+export function isNotFound(answer: BankAnswer): boolean {
   return answer.statusCode === 404 && checkers.error.Check(answer.body) && answer.body.code === 'NOT_FOUND';
 }
 

@@ -3,6 +3,8 @@
  * how the bank behaves, so every path of the payment pipeline can be exercised on purpose. Declared as data so
  * the simulator, the tests and docs/sandbox.md all read the same table.
  */
+import type { PreauthKind } from './preauth-protocol.js';
+
 export type PaymentScenario =
   | { readonly kind: 'succeed' }
   | { readonly kind: 'decline'; readonly code: string; readonly message: string }
@@ -40,6 +42,20 @@ export const refundMagicAmounts: readonly MagicAmount<RefundScenario>[] = [
   { amountMinor: 6001n, scenario: { kind: 'delayed', outcome: 'SUCCEEDED', callback: true }, description: 'PROCESSING, then a SUCCEEDED callback' },
 ];
 
+/**
+ * Pre-authorization operations behave like payments, chosen by the operation's kind and amount. Freeze and
+ * complete use the payment amounts. Unfreeze and complete-cancel always carry the full amount held or
+ * captured, so they get amounts of their own (70xx) that a freeze and a complete pass through untouched:
+ * freeze 70.05 succeeds, and its unfreeze then hangs.
+ */
+export const preauthMagicAmounts: readonly (MagicAmount<PaymentScenario> & { readonly kinds: readonly PreauthKind[] })[] = [
+  ...paymentMagicAmounts.map((magic) => ({ ...magic, kinds: ['FREEZE', 'COMPLETE'] as const })),
+  { kinds: ['UNFREEZE', 'COMPLETE_CANCEL'], amountMinor: 7004n, scenario: { kind: 'decline', code: 'OPERATION_DECLINED', message: 'the bank declined the operation' }, description: 'FAILED OPERATION_DECLINED' },
+  { kinds: ['UNFREEZE', 'COMPLETE_CANCEL'], amountMinor: 7005n, scenario: { kind: 'hang', charged: true }, description: 'never answers, but done (query: SUCCEEDED)' },
+  { kinds: ['UNFREEZE', 'COMPLETE_CANCEL'], amountMinor: 7001n, scenario: { kind: 'delayed', outcome: 'SUCCEEDED', callback: true }, description: 'PROCESSING, then a SUCCEEDED callback' },
+  { kinds: ['UNFREEZE', 'COMPLETE_CANCEL'], amountMinor: 7003n, scenario: { kind: 'delayed', outcome: 'SUCCEEDED', callback: false }, description: 'PROCESSING, no callback; queries answer SUCCEEDED after the delay' },
+];
+
 /** Why a delayed payment fails (amount 6002). */
 export const delayedFailure = { code: 'AUTHENTICATION_FAILED', message: 'the payer did not complete authentication' } as const;
 
@@ -49,4 +65,8 @@ export function paymentScenario(amountMinor: bigint): PaymentScenario {
 
 export function refundScenario(amountMinor: bigint): RefundScenario {
   return refundMagicAmounts.find((magic) => magic.amountMinor === amountMinor)?.scenario ?? { kind: 'succeed' };
+}
+
+export function preauthScenario(kind: PreauthKind, amountMinor: bigint): PaymentScenario {
+  return preauthMagicAmounts.find((magic) => magic.amountMinor === amountMinor && magic.kinds.includes(kind))?.scenario ?? { kind: 'succeed' };
 }

@@ -17,8 +17,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { BankLedger, paymentObject, refundObject, type Settlement } from './bank-ledger.js';
+import { BankLedger, type Settlement } from './bank-ledger.js';
+import { paymentObject, preauthOperationObject, refundObject } from './bank-records.js';
 import { CallbackSender } from './callbacks.js';
+import { preauthRoutes } from './preauth-routes.js';
 import {
   bankErrors,
   CloseAnswer,
@@ -50,11 +52,11 @@ export interface SandboxBankOptions {
   readonly dataDir?: string;
   readonly bankPrivateKeyPem: string;
   readonly merchants: ReadonlyArray<{ readonly mchId: string; readonly publicKeyPem: string }>;
-  /** How long delayed outcomes (6001, 6002, 6003, refund 6001) take; defaults to 2000 ms. */
+  /** How long delayed outcomes (6001, 6002, 6003, refund 6001, preauth 6001-6003, 7001 and 7003) take; defaults to 2000 ms. */
   readonly callbackDelayMs?: number;
   /** Waits before each callback retry; defaults to 1 s, 3 s, 10 s. */
   readonly callbackRetryDelaysMs?: readonly number[];
-  /** Payments, refunds and closed numbers the bank holds at most; defaults to one million. */
+  /** Payments, refunds, closed numbers, holds and pre-authorization operations the bank holds at most; defaults to one million. */
   readonly maxRecords?: number;
   /** Fastify's and the callback sender's logger; the bank logs nothing without one. */
   readonly logger?: Logger;
@@ -101,9 +103,7 @@ export async function startSandboxBank(options: SandboxBankOptions): Promise<San
   });
   const sendCallback = (settlement: Settlement): void => {
     const { record } = settlement;
-    const body = settlement.kind === 'payment' ? { event: 'payment', ...paymentObject(settlement.record) } : { event: 'refund', ...refundObject(settlement.record) };
-    const outNo = settlement.kind === 'payment' ? settlement.record.outTradeNo : settlement.record.outRefundNo;
-    callbacks.send({ mchId: record.mchId, notifyUrl: record.notifyUrl, body, outNo });
+    callbacks.send({ mchId: record.mchId, notifyUrl: record.notifyUrl, ...callbackOf(settlement) });
   };
   const ledger = BankLedger.open({
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
@@ -265,6 +265,8 @@ export async function startSandboxBank(options: SandboxBankOptions): Promise<San
     return refund ? refundObject(refund) : reply.code(404).send(errorBody('NOT_FOUND'));
   });
 
+  await app.register(preauthRoutes, { ledger, merchantOf, hang, scheduleSettlement, errorBody });
+
   // Fastify sends a string with a non-JSON content type as it is, so the CSV is not JSON-encoded.
   app.get('/v1/statements/:date', { schema: { params: StatementParams, response: { 200: Type.String(), ...errors } } }, async (request, reply) => {
     const date = request.params.date;
@@ -296,6 +298,18 @@ export async function startSandboxBank(options: SandboxBankOptions): Promise<San
       return closing;
     },
   };
+}
+
+/** The callback body of a settled record (`{ event, ...the object a query answers with }`) and its out number. */
+function callbackOf(settlement: Settlement): { body: Record<string, unknown>; outNo: string } {
+  switch (settlement.kind) {
+    case 'payment':
+      return { body: { event: 'payment', ...paymentObject(settlement.record) }, outNo: settlement.record.outTradeNo };
+    case 'refund':
+      return { body: { event: 'refund', ...refundObject(settlement.record) }, outNo: settlement.record.outRefundNo };
+    case 'preauth':
+      return { body: { event: 'preauth', ...preauthOperationObject(settlement.record) }, outNo: settlement.record.outOperationNo };
+  }
 }
 
 function errorBody(code: BankErrorCode, message?: string): ErrorAnswer {

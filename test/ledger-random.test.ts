@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '../src/db/pool.js';
 import { channelClearing, createLedger, merchantPending } from '../src/ledger/index.js';
 import { startTestInstance, type TestInstance } from './helpers/instance.js';
+import { prng, testSeed } from './helpers/random.js';
 
 /**
  * A randomized, concurrent workload through the gateway with the official alipay-sdk: create and pay
@@ -12,20 +13,10 @@ import { startTestInstance, type TestInstance } from './helpers/instance.js';
  * The seed is printed; rerun a failure with TONGBAO_TEST_SEED=<seed>.
  */
 
-const seed = Number(process.env.TONGBAO_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const seed = testSeed();
 const operationCount = 240;
 const concurrency = 16;
 const tradeCount = 70;
-
-/** mulberry32: small, fast and good enough to pick test inputs reproducibly. */
-function prng(state: number): () => number {
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let value = Math.imul(state ^ (state >>> 15), 1 | state);
-    value = (value + Math.imul(value ^ (value >>> 7), 61 | value)) ^ value;
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = prng(seed);
 const integer = (below: number) => Math.floor(random() * below);

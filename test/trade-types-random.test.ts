@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestInstance, type TestInstance } from './helpers/instance.js';
 import { until } from './helpers/wait.js';
+import { prng, testSeed } from './helpers/random.js';
 
 /**
  * Every trade type at once: hundreds of seeded, concurrent operations through the gateway — instant payments
@@ -10,20 +11,12 @@ import { until } from './helpers/wait.js';
  *
  * The seed is printed; rerun a failure with TONGBAO_TEST_SEED=<seed>.
  */
-const seed = Number(process.env.TONGBAO_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const seed = testSeed();
 const operationCount = 320;
 const concurrency = 12;
 const tradeCount = 40;
 const holdCount = 20;
 
-function prng(state: number): () => number {
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let value = Math.imul(state ^ (state >>> 15), 1 | state);
-    value = (value + Math.imul(value ^ (value >>> 7), 61 | value)) ^ value;
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = prng(seed);
 const integer = (below: number) => Math.floor(random() * below);
 const pick = <T>(items: readonly T[]): T => items[integer(items.length)]!;

@@ -5,10 +5,10 @@
  * and the app private key is wrapped so that neither logs nor JSON.stringify can print it.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { inspect } from 'node:util';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { normalizeRsaPublicKey } from '../../shared/crypto.js';
+import { Secret } from '../../shared/secret.js';
 
 export const defaultGatewayUrl = 'https://openapi.alipay.com/gateway.do';
 
@@ -31,30 +31,7 @@ export const AlipayConfigSchema = Type.Object({
 
 export type AlipayConfigInput = Static<typeof AlipayConfigSchema>;
 
-/** A secret string that prints as [redacted] however it is logged or serialized. */
-export class Secret {
-  readonly #value: string;
-
-  constructor(value: string) {
-    this.#value = value;
-  }
-
-  reveal(): string {
-    return this.#value;
-  }
-
-  toJSON(): string {
-    return '[redacted]';
-  }
-
-  toString(): string {
-    return '[redacted]';
-  }
-
-  [inspect.custom](): string {
-    return '[redacted]';
-  }
-}
+export { Secret } from '../../shared/secret.js';
 
 export interface AlipayConfig {
   readonly appId: string;

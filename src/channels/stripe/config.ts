@@ -10,31 +10,9 @@
 import { inspect } from 'node:util';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Secret as StripeSecret } from '../../shared/secret.js';
 
-/** A credential. `reveal()` is the only way to read it; every printing path shows a placeholder. */
-export class StripeSecret {
-  readonly #value: string;
-
-  constructor(value: string) {
-    this.#value = value;
-  }
-
-  reveal(): string {
-    return this.#value;
-  }
-
-  toJSON(): string {
-    return '[redacted]';
-  }
-
-  toString(): string {
-    return '[redacted]';
-  }
-
-  [inspect.custom](): string {
-    return '[redacted]';
-  }
-}
+export { Secret as StripeSecret } from '../../shared/secret.js';
 
 export const StripeConfigSchema = Type.Object(
   {

@@ -5,9 +5,9 @@
  * decrypted channel_configs row, say) and wraps the two secrets so they never print.
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { inspect } from 'node:util';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Secret } from '../../shared/secret.js';
 
 export const defaultWechatBaseUrl = 'https://api.mch.weixin.qq.com';
 
@@ -38,33 +38,7 @@ export const WechatConfigSchema = Type.Object(
 );
 export type WechatConfigInput = Static<typeof WechatConfigSchema>;
 
-/**
- * A credential that refuses to print: JSON, string conversion and util.inspect all show "[redacted]".
- * The value lives in a private field, which neither JSON.stringify nor object spreading can reach.
- */
-export class Secret {
-  readonly #value: string;
-
-  constructor(value: string) {
-    this.#value = value;
-  }
-
-  reveal(): string {
-    return this.#value;
-  }
-
-  toJSON(): string {
-    return '[redacted]';
-  }
-
-  toString(): string {
-    return '[redacted]';
-  }
-
-  [inspect.custom](): string {
-    return 'Secret([redacted])';
-  }
-}
+export { Secret } from '../../shared/secret.js';
 
 export interface WechatConfig {
   readonly baseUrl: string;

@@ -17,7 +17,7 @@ describe('wechat channel when things go wrong', () => {
   let simulator: WechatSimulator;
   let adapter: WechatAdapter;
   const extraAdapters: WechatAdapter[] = [];
-  const receiver = new CallbackReceiver(() => adapter);
+  const receiver = new CallbackReceiver(() => adapter, { passPath: true });
   const payRequest = (amountMinor: bigint, overrides = {}) => payRequestFor(receiver.url, amountMinor, overrides);
   const extraAdapter = (overrides: Partial<WechatConfigInput>) => {
     const created = createWechatAdapter(parseWechatConfig(adapterConfigInput(credentials, simulator.url, { timeoutMs, ...overrides })));

@@ -16,7 +16,7 @@ const credentials = generateWechatCredentials();
 describe('wechat channel over HTTP', () => {
   let simulator: WechatSimulator;
   let adapter: WechatAdapter;
-  const receiver = new CallbackReceiver(() => adapter);
+  const receiver = new CallbackReceiver(() => adapter, { passPath: true });
   const payRequest = (amountMinor: bigint, overrides = {}) => payRequestFor(receiver.url, amountMinor, overrides);
   const refundRequest = (attemptNo: string, amountMinor: bigint, overrides = {}) => refundRequestFor(receiver.url, attemptNo, amountMinor, overrides);
   const posts = (path: string) => simulator.requests.filter((entry) => entry.method === 'POST' && entry.url === path).length;

@@ -4,63 +4,19 @@
  * submits a FORM payer action.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import { notificationSubjectNo, type NotificationVerification, type PayerAction } from '../../../src/channels/types.js';
+import type { PayerAction } from '../../../src/channels/types.js';
 import { createUnionpayAdapter, type UnionpayAdapter, type UnionpayAdapterOptions } from '../../../src/channels/unionpay/index.js';
 import { formBody } from '../../../src/channels/unionpay/protocol.js';
 import { generateUnionpayTestPki, type UnionpayTestPki } from './pki.js';
 import { startUnionpaySimulator, type UnionpaySimulator } from './server.js';
+import { CallbackReceiver } from '../../helpers/callback-receiver.js';
 
 export const merId = '777290058110048';
 export const otherMerId = '777290058110049';
 export const tokenRequestorId = '62000000001';
 
-export interface ReceivedCallback {
-  readonly rawBody: string;
-  readonly verification: NotificationVerification;
-}
-
-/** Tongbao's callback route in miniature: verifies each callback with the adapter and acknowledges it. */
-export class CallbackReceiver {
-  readonly received: ReceivedCallback[] = [];
-  /** Numbers whose next callbacks are answered as failures (as if Tongbao could not store them), and how often. */
-  readonly failNext = new Map<string, number>();
-  private server: Server | null = null;
-  url = '';
-
-  constructor(private readonly adapter: () => UnionpayAdapter) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((incoming, outgoing) => {
-      let rawBody = '';
-      incoming.setEncoding('utf8');
-      incoming.on('data', (chunk: string) => (rawBody += chunk));
-      incoming.on('end', () => {
-        const verification = this.adapter().verifyNotification({ headers: incoming.headers, rawBody });
-        this.received.push({ rawBody, verification });
-        const subject = verification.ok ? notificationSubjectNo(verification.notification) : '';
-        const failures = this.failNext.get(subject) ?? 0;
-        if (failures > 0) this.failNext.set(subject, failures - 1);
-        const acknowledgement = this.adapter().acknowledge(verification.ok && failures === 0);
-        outgoing.writeHead(acknowledgement.statusCode, { 'content-type': acknowledgement.contentType }).end(acknowledgement.body);
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  /** Every callback that verified and is about this number. */
-  about(subjectNo: string): ReceivedCallback[] {
-    return this.received.filter(({ verification }) => verification.ok && notificationSubjectNo(verification.notification) === subjectNo);
-  }
-
-  async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-}
+export { CallbackReceiver, type ReceivedCallback } from '../../helpers/callback-receiver.js';
 
 export interface Harness {
   readonly pki: UnionpayTestPki;

@@ -4,54 +4,9 @@
  * polling wait.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { notificationSubjectNo, type ChannelAdapter, type ChannelPayRequest, type ChannelRefundRequest, type NotificationVerification } from '../../../src/channels/types.js';
+import type { ChannelPayRequest, ChannelRefundRequest } from '../../../src/channels/types.js';
 
-export interface ReceivedCallback {
-  readonly rawBody: string;
-  readonly verification: NotificationVerification;
-  readonly statusCode: number;
-}
-
-export class CallbackReceiver {
-  readonly received: ReceivedCallback[] = [];
-  /** Subject numbers whose next callbacks Tongbao fails to process (answered FAIL), and how many times. */
-  readonly failNext = new Map<string, number>();
-  private server: Server | null = null;
-  url = '';
-
-  constructor(private readonly adapter: () => ChannelAdapter) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((incoming, outgoing) => {
-      let rawBody = '';
-      incoming.setEncoding('utf8');
-      incoming.on('data', (chunk: string) => (rawBody += chunk));
-      incoming.on('end', () => {
-        const verification = this.adapter().verifyNotification({ headers: incoming.headers, rawBody, path: incoming.url ?? '' });
-        const subject = verification.ok ? notificationSubjectNo(verification.notification) : '';
-        const failures = this.failNext.get(subject) ?? 0;
-        if (failures > 0) this.failNext.set(subject, failures - 1);
-        const acknowledgement = this.adapter().acknowledge(verification.ok && failures === 0);
-        this.received.push({ rawBody, verification, statusCode: acknowledgement.statusCode });
-        outgoing.writeHead(acknowledgement.statusCode, { 'content-type': acknowledgement.contentType }).end(acknowledgement.body);
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  /** Every callback that verified and is about this number. */
-  about(subjectNo: string): ReceivedCallback[] {
-    return this.received.filter(({ verification }) => verification.ok && notificationSubjectNo(verification.notification) === subjectNo);
-  }
-
-  async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-}
+export { CallbackReceiver, type ReceivedCallback } from '../../helpers/callback-receiver.js';
 
 let counter = 0;
 

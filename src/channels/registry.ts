@@ -18,6 +18,21 @@ export class ChannelRegistry {
     this.channels.set(adapter.name, guardChannel(adapter, this.settings, this.metrics, this.log));
   }
 
+  /** Puts a channel in service, or a new build of it in place of the old one (a configuration change). */
+  async replace(adapter: ChannelAdapter & { dispose?: () => Promise<void> }): Promise<void> {
+    const previous = this.channels.get(adapter.name);
+    this.channels.set(adapter.name, guardChannel(adapter, this.settings, this.metrics, this.log));
+    // Calls already holding the old adapter finish on it; its pool closes once they are done.
+    await previous?.dispose?.();
+  }
+
+  /** Takes a channel out of this process; calls in flight finish first. */
+  async remove(name: string): Promise<void> {
+    const previous = this.channels.get(name);
+    this.channels.delete(name);
+    await previous?.dispose?.();
+  }
+
   get(name: string): GuardedChannel | undefined {
     return this.channels.get(name);
   }

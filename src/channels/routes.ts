@@ -3,6 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Context } from '../context.js';
 import { errors, fail } from '../errors.js';
+import { channelFactories } from './factories.js';
+import { listConfigs, saveConfig } from './configs.js';
 import type { ChannelHealthReport } from './guard.js';
 
 function present(report: ChannelHealthReport) {
@@ -21,6 +23,40 @@ export async function channelAdminRoutes(fastify: FastifyInstance, options: { co
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { channels, config } = options.context;
   const windowSeconds = config.TONGBAO_CHANNEL_HEALTH_WINDOW_SECONDS;
+
+  /** Every channel: the ones in service with their capabilities, and the configurable ones with their stored state. */
+  app.get('/channels', async () => {
+    const stored = new Map((await listConfigs(options.context.pool)).map((row) => [row.channel, row]));
+    const names = [...new Set([...channels.names(), ...Object.keys(channelFactories)])].sort();
+    return {
+      channels: names.map((name) => {
+        const channel = channels.get(name);
+        const row = stored.get(name);
+        return {
+          channel: name,
+          in_service: channel !== undefined,
+          configurable: Object.hasOwn(channelFactories, name),
+          enabled: row?.enabled ?? channel !== undefined,
+          updated_at: row?.updated_at ?? null,
+          capabilities: channel ? { ...channel.capabilities, maxAmountMinor: channel.capabilities.maxAmountMinor?.toString() ?? null } : null,
+        };
+      }),
+    };
+  });
+
+  app.put('/channels/:channel', {
+    schema: {
+      params: Type.Object({ channel: Type.String({ maxLength: 32 }) }),
+      body: Type.Object({
+        enabled: Type.Boolean(),
+        // The adapter's own settings and credentials (docs/channels/<name>.md); validated by building the adapter.
+        config: Type.Object({}, { additionalProperties: true }),
+      }, { additionalProperties: false }),
+    },
+  }, async (request) => {
+    const row = await saveConfig(options.context, request.params.channel, { enabled: request.body.enabled, config: request.body.config as Record<string, unknown> });
+    return { channel: row.channel, enabled: row.enabled, updated_at: row.updated_at, in_service: channels.get(row.channel) !== undefined };
+  });
 
   app.get('/channels/health', async () => ({ window_seconds: windowSeconds, channels: channels.health().map(present) }));
 

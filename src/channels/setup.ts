@@ -3,6 +3,7 @@ import type { Pool } from '../db/pool.js';
 import type { Logger } from '../logger.js';
 import type { SecretBox } from '../shared/crypto.js';
 import path from 'node:path';
+import { loadAndFollowConfigs } from './configs.js';
 import { ChannelRegistry } from './registry.js';
 import { createSandboxAdapter, generateSandboxCredentials, startSandboxBank, type SandboxBank, type SandboxCredentials } from './sandbox/index.js';
 
@@ -71,10 +72,15 @@ export async function setupChannels(config: Config, pool: Pool, secrets: SecretB
       timeoutMs: config.TONGBAO_CHANNEL_TIMEOUT_MS,
     }));
   }
+  // The other channels are built from what operators stored through the admin API, and follow its changes.
+  const follower = await loadAndFollowConfigs({
+    pool, secrets, registry, log, dependencies: { pool, defaultTimeoutMs: config.TONGBAO_CHANNEL_TIMEOUT_MS },
+  });
   return {
     registry,
     sandboxBank: bank,
     async close() {
+      await follower.close();
       await registry.close();
       await bank?.close();
     },

@@ -1,0 +1,41 @@
+/**
+ * How each configurable channel is built from the configuration operators store through the admin API.
+ * A factory validates the configuration (throwing an error that names the bad field, never a secret's value)
+ * and returns the adapter. The sandbox is not here: its credentials are generated (setup.ts).
+ */
+import type { Pool } from '../db/pool.js';
+import { createAlipayAdapter, parseAlipayConfig } from './alipay/index.js';
+import { createStripeAdapter } from './stripe/index.js';
+import type { ChannelAdapter } from './types.js';
+import { createUnionpayAdapter } from './unionpay/index.js';
+import { createWechatAdapter, parseWechatConfig } from './wechat/index.js';
+
+export type BuiltAdapter = ChannelAdapter & { dispose?: () => Promise<void> };
+
+export interface FactoryDependencies {
+  readonly pool: Pool;
+  /** Used when the configuration names no timeoutMs of its own (TONGBAO_CHANNEL_TIMEOUT_MS). */
+  readonly defaultTimeoutMs: number;
+}
+
+type Factory = (config: Record<string, unknown>, dependencies: FactoryDependencies) => BuiltAdapter;
+
+/** Alipay's refund query needs the payment's number besides the refund's: Tongbao's refunds table has it. */
+async function refundAttemptNo(pool: Pool, refundNo: string): Promise<string | null> {
+  const { rows } = await pool.query<{ attempt_no: string }>('select attempt_no from refunds where refund_no = $1', [refundNo]);
+  return rows[0]?.attempt_no ?? null;
+}
+
+export const channelFactories: Readonly<Record<string, Factory>> = {
+  alipay: (config, { pool }) => createAlipayAdapter(parseAlipayConfig(config), { findRefundAttemptNo: (refundNo) => refundAttemptNo(pool, refundNo) }),
+  wechat: (config) => createWechatAdapter(parseWechatConfig(config)),
+  unionpay: (config) => createUnionpayAdapter(config),
+  stripe: (config) => createStripeAdapter(config),
+};
+
+/** Builds a configured channel; the configuration's own timeoutMs wins over the default. */
+export function buildChannel(channel: string, config: Record<string, unknown>, dependencies: FactoryDependencies): BuiltAdapter {
+  const factory = channelFactories[channel];
+  if (!factory) throw new Error(`no channel named ${channel}; configurable: ${Object.keys(channelFactories).join(', ')}`);
+  return factory({ timeoutMs: dependencies.defaultTimeoutMs, ...config }, dependencies);
+}

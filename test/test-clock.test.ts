@@ -73,6 +73,18 @@ describe('the test clock', () => {
     expect(trade.paid_at.getTime() - Date.now()).toBeGreaterThan(86_000_000);
   });
 
+  it('keeps following advances after its listening connection is killed', async () => {
+    const killed = await t.query("select pg_terminate_backend(pid) as killed from pg_stat_activity where datname = current_database() and query = 'listen tongbao_test_clock'");
+    expect(killed.length).toBeGreaterThan(0);
+    // Another process advances meanwhile: the stored offset moves, and its NOTIFY may be missed.
+    const before = clockOffsetMs();
+    await t.query("update settings set value = (value::bigint + 60000)::text where key = 'test_clock.offset_ms'");
+    await until(async () => clockOffsetMs(), (offset) => offset === before + 60_000, 5000);
+    await t.query("update settings set value = $1 where key = 'test_clock.offset_ms'", [String(before + 120_000)]);
+    await t.query("select pg_notify('tongbao_test_clock', $1)", [String(before + 120_000)]);
+    await until(async () => clockOffsetMs(), (offset) => offset === before + 120_000, 5000);
+  });
+
   it('is kept in the database: a restarted process resumes the same business time', async () => {
     const before = (await t.admin('GET', '/test-clock')).body.offset_seconds as number;
     setClockOffsetMs(0); // as a fresh process would start

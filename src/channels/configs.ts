@@ -7,9 +7,9 @@
  * Credentials never leave: the API answers without them, errors name the bad field but not its value, and
  * adapters keep secrets in `Secret`s that print as [redacted].
  */
-import type { PoolClient } from 'pg';
+import { listen, type Listener } from '../db/listen.js';
 import type { Context } from '../context.js';
-import { withTransaction, type Pool } from '../db/pool.js';
+import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
 import { errors, fail } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SecretBox } from '../shared/crypto.js';
@@ -17,7 +17,6 @@ import { buildChannel, channelFactories, type FactoryDependencies } from './fact
 import type { ChannelRegistry } from './registry.js';
 
 const notifyChannel = 'tongbao_channels';
-const relistenDelayMs = 1000;
 
 export interface ChannelConfigRow {
   channel: string;
@@ -30,7 +29,7 @@ export function isConfigurable(channel: string): boolean {
   return Object.hasOwn(channelFactories, channel);
 }
 
-async function findConfig(pool: Pool | PoolClient, channel: string): Promise<ChannelConfigRow | undefined> {
+async function findConfig(pool: Queryable, channel: string): Promise<ChannelConfigRow | undefined> {
   const { rows } = await pool.query<ChannelConfigRow>('select * from channel_configs where channel = $1', [channel]);
   return rows[0];
 }
@@ -65,49 +64,23 @@ async function applyStored(loader: Loader, channel: string): Promise<void> {
   }
 }
 
-export interface ConfigFollower {
-  close(): Promise<void>;
-}
-
 /**
- * Registers every enabled configured channel, then follows changes made by any process. A dropped listening
- * connection is replaced, and every channel reloaded, so a change in between is not missed.
+ * Registers every enabled configured channel, then follows changes made by any process. After a lost listening
+ * connection every channel is reloaded, so a change made meanwhile is not missed.
  */
-export async function loadAndFollowConfigs(loader: Loader): Promise<ConfigFollower> {
+export async function loadAndFollowConfigs(loader: Loader): Promise<Listener> {
   const reloadAll = async () => {
     for (const channel of Object.keys(channelFactories)) await applyStored(loader, channel);
   };
-  let client: PoolClient | null = null;
-  let closed = false;
-  let retry: NodeJS.Timeout | null = null;
-  const listen = async (): Promise<void> => {
-    const connection = await loader.pool.connect();
-    connection.on('notification', (message) => {
-      if (message.channel !== notifyChannel || !message.payload || !isConfigurable(message.payload)) return;
-      void applyStored(loader, message.payload).catch((error: unknown) => loader.log.error({ err: error }, 'channel reload failed'));
-    });
-    connection.on('error', (error) => {
-      loader.log.warn({ err: error }, 'channel configuration listener lost its connection; reconnecting');
-      connection.release(error);
-      if (client === connection) client = null;
-      if (!closed) retry = setTimeout(() => void listen().then(reloadAll).catch((next: unknown) => loader.log.error({ err: next }, 'channel listener failed')), relistenDelayMs);
-    });
-    await connection.query(`listen ${notifyChannel}`);
-    client = connection;
-  };
-  await listen();
-  await reloadAll();
-  return {
-    async close() {
-      closed = true;
-      if (retry) clearTimeout(retry);
-      if (client) {
-        await client.query(`unlisten ${notifyChannel}`).catch(() => undefined);
-        client.release();
-        client = null;
-      }
+  const listener = await listen(loader.pool, notifyChannel, loader.log, {
+    onPayload(channel) {
+      if (!isConfigurable(channel)) return;
+      applyStored(loader, channel).catch((error: unknown) => loader.log.error({ err: error }, 'channel reload failed'));
     },
-  };
+    onReconnect: reloadAll,
+  });
+  await reloadAll();
+  return listener;
 }
 
 /**

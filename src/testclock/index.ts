@@ -8,9 +8,9 @@
  * see clock.ts), queues the sweeps at once, and tells other processes with NOTIFY in the same transaction.
  * The clock only moves forward: business time running backwards would un-expire orders.
  */
-import type { PoolClient } from 'pg';
 import { clockOffsetMs, now, setClockOffsetMs } from '../clock.js';
 import type { Config } from '../config.js';
+import { listen, type Listener } from '../db/listen.js';
 import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
 import { errors, fail } from '../errors.js';
 import { enqueue, sweepJobs } from '../jobs/index.js';
@@ -20,7 +20,6 @@ const offsetKey = 'test_clock.offset_ms';
 const notifyChannel = 'tongbao_test_clock';
 /** Ten years: far enough for any rule Tongbao has (the longest is a refund window of months). */
 const maxAdvanceSeconds = 10 * 366 * 86400;
-const relistenDelayMs = 1000;
 
 export interface TestClockState {
   readonly enabled: boolean;
@@ -37,51 +36,21 @@ async function readOffsetMs(client: Queryable): Promise<number> {
   return rows[0] ? Number(rows[0].value) : 0;
 }
 
-export interface ClockFollower {
-  close(): Promise<void>;
-}
-
 /**
  * Loads the stored offset and keeps following it: one pooled connection LISTENs for advances made by any
- * process. A dropped connection is replaced, re-reading the offset so an advance in between is not missed.
+ * process. The offset is read after listening starts (and again after a lost connection is replaced), so an
+ * advance in between is not missed.
  */
-export async function followTestClock(config: Config, pool: Pool, log: Logger): Promise<ClockFollower> {
+export async function followTestClock(config: Config, pool: Pool, log: Logger): Promise<Listener> {
   if (config.TONGBAO_TEST_CLOCK !== 'on') {
     setClockOffsetMs(0);
     return { close: async () => {} };
   }
-  let client: PoolClient | null = null;
-  let closed = false;
-  let retry: NodeJS.Timeout | null = null;
-
-  const listen = async (): Promise<void> => {
-    const connection = await pool.connect();
-    connection.on('notification', (message) => {
-      if (message.channel === notifyChannel && message.payload) setClockOffsetMs(Number(message.payload));
-    });
-    connection.on('error', (error) => {
-      log.warn({ err: error }, 'test clock listener lost its connection; reconnecting');
-      connection.release(error);
-      if (client === connection) client = null;
-      if (!closed) retry = setTimeout(() => void listen().catch((next: unknown) => log.error({ err: next }, 'test clock listener failed')), relistenDelayMs);
-    });
-    await connection.query(`listen ${notifyChannel}`);
-    setClockOffsetMs(await readOffsetMs(connection));
-    client = connection;
-  };
-  await listen();
+  const reread = async () => setClockOffsetMs(await readOffsetMs(pool));
+  const listener = await listen(pool, notifyChannel, log, { onPayload: (payload) => setClockOffsetMs(Number(payload)), onReconnect: reread });
+  await reread();
   log.warn({ now: now().toISOString() }, 'test clock on: business time is moved by operators through /admin/test-clock');
-  return {
-    async close() {
-      closed = true;
-      if (retry) clearTimeout(retry);
-      if (client) {
-        await client.query(`unlisten ${notifyChannel}`).catch(() => undefined);
-        client.release();
-        client = null;
-      }
-    },
-  };
+  return listener;
 }
 
 /** Moves business time forward by `seconds`; returns the new state. */

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStripeAdapter, metadataKeys, paymentIntentEvents, refundEvents, statementHeader, type StripeAdapter } from '../../src/channels/stripe/index.js';
 import { notificationSubjectNo, type ChannelPayRequest, type ChannelRefundRequest, type NotificationVerification } from '../../src/channels/types.js';
 import { startStripeSimulator, stripeSignatureHeader, type StripeSimulator } from '../simulators/stripe/simulator.js';
+import { waitFor } from '../helpers/wait.js';
 
 const webhookSecret = `whsec_${randomBytes(24).toString('base64url')}`;
 const timeoutMs = 400;
@@ -48,16 +49,6 @@ class CallbackReceiver {
   async close(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-}
-
-async function waitFor<T>(find: () => T | undefined, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error('waited too long');
-    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 

@@ -8,3 +8,18 @@ export async function until<T>(read: () => Promise<T>, accept: (value: T) => boo
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** Looks every 10 ms until `find` returns something, failing after `timeoutMs`. For state held in memory. */
+export async function waitFor<T>(find: () => T | undefined, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = find();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error('waited too long');
+    await sleep(10);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

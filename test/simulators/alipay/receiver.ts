@@ -55,13 +55,5 @@ export class Receiver {
 }
 
 /** Polls until `find` returns something, or fails after timeoutMs. */
-export async function waitFor<T>(find: () => T | undefined, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error('waited too long');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
+export { waitFor } from '../../helpers/wait.js';

@@ -86,16 +86,4 @@ export async function submitForm(action: PayerAction | undefined): Promise<strin
   return response.body.text();
 }
 
-export async function waitFor<T>(find: () => T | undefined, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error('waited too long');
-    await sleep(10);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { sleep, waitFor } from '../../helpers/wait.js';

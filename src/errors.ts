@@ -74,6 +74,7 @@ export const errors = {
   tradeStatusError: define('40004', 'ACQ.TRADE_STATUS_ERROR', 'the trade is not in a state that allows this', 409),
   payInProgress: define('40004', 'ACQ.PAY_IN_PROGRESS', 'a payment attempt for this trade is still in progress', 409),
   channelNotSupported: define('40004', 'ACQ.CHANNEL_NOT_SUPPORTED', 'the channel is unknown or not enabled', 422),
+  channelLimitExceeded: define('40004', 'ACQ.CHANNEL_LIMIT_EXCEEDED', "the payment is over the channel's single or daily limit for this merchant", 422),
   channelUnavailable: define('40004', 'ACQ.CHANNEL_UNAVAILABLE', 'the channel is out of service or overloaded; nothing was charged', 503),
   paymentDeclined: define('40004', 'ACQ.PAYMENT_FAIL', 'the channel declined the payment', 422),
   buyerBalanceNotEnough: define('40004', 'ACQ.BUYER_BALANCE_NOT_ENOUGH', 'the payer has not enough funds', 422),

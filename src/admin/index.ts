@@ -7,6 +7,7 @@ import { merchantAdminRoutes } from '../merchant/routes.js';
 import { notifyAdminRoutes } from '../notify/routes.js';
 import { ledgerAdminRoutes } from '../ledger/routes.js';
 import { channelAdminRoutes } from '../channels/routes.js';
+import { routingAdminRoutes } from '../routing/routes.js';
 import { testClockAdminRoutes } from '../testclock/routes.js';
 import { tradeAdminRoutes } from '../trade/routes.js';
 import type { Notifier } from '../notify/index.js';
@@ -39,4 +40,5 @@ export async function adminRoutes(app: FastifyInstance, options: { context: Cont
   await app.register(tradeAdminRoutes, { context: options.context });
   await app.register(testClockAdminRoutes, { context: options.context });
   await app.register(channelAdminRoutes, { context: options.context });
+  await app.register(routingAdminRoutes, { context: options.context });
 }

@@ -4,6 +4,10 @@
  * master key in channel_configs, and put in service at once in this process. Every other process on the
  * database follows through LISTEN/NOTIFY and rebuilds the channel from the stored row.
  *
+ * A configured channel is an instance: its name (`alipay`, or `alipay-shop` for a second account) says which
+ * one a trade went through, and `adapter` says how it is built. An instance may belong to a merchant (its own
+ * account at the channel, money collected straight to it): only that merchant's trades may use it.
+ *
  * Credentials never leave: the API answers without them, errors name the bad field but not its value, and
  * adapters keep secrets in `Secret`s that print as [redacted].
  */
@@ -20,22 +24,26 @@ const notifyChannel = 'tongbao_channels';
 
 export interface ChannelConfigRow {
   channel: string;
+  adapter: string;
+  merchant_id: string | null;
   enabled: boolean;
   config_sealed: string;
   updated_at: Date;
 }
 
-export function isConfigurable(channel: string): boolean {
-  return Object.hasOwn(channelFactories, channel);
+export function isConfigurableAdapter(adapter: string): boolean {
+  return Object.hasOwn(channelFactories, adapter);
 }
+
+export type ChannelConfigSummary = Omit<ChannelConfigRow, 'config_sealed'>;
 
 async function findConfig(pool: Queryable, channel: string): Promise<ChannelConfigRow | undefined> {
   const { rows } = await pool.query<ChannelConfigRow>('select * from channel_configs where channel = $1', [channel]);
   return rows[0];
 }
 
-export async function listConfigs(pool: Pool): Promise<Array<Omit<ChannelConfigRow, 'config_sealed'>>> {
-  const { rows } = await pool.query<ChannelConfigRow>("select channel, enabled, updated_at from channel_configs where channel <> 'sandbox' order by channel");
+export async function listConfigs(pool: Queryable): Promise<ChannelConfigSummary[]> {
+  const { rows } = await pool.query<ChannelConfigRow>("select channel, adapter, merchant_id, enabled, updated_at from channel_configs where adapter <> 'sandbox' order by channel");
   return rows;
 }
 
@@ -56,7 +64,7 @@ async function applyStored(loader: Loader, channel: string): Promise<void> {
   }
   try {
     const config = JSON.parse(loader.secrets.open(row.config_sealed)) as Record<string, unknown>;
-    await loader.registry.replace(buildChannel(channel, config, loader.dependencies));
+    await loader.registry.replace(buildChannel(row.adapter, channel, config, loader.dependencies), { adapter: row.adapter, merchantId: row.merchant_id });
   } catch (error) {
     // A stored configuration that no longer builds (an adapter's rules changed) must not stop Tongbao.
     loader.log.error({ channel, err: (error as Error).message }, 'stored channel configuration does not build; the channel is off');
@@ -70,11 +78,11 @@ async function applyStored(loader: Loader, channel: string): Promise<void> {
  */
 export async function loadAndFollowConfigs(loader: Loader): Promise<Listener> {
   const reloadAll = async () => {
-    for (const channel of Object.keys(channelFactories)) await applyStored(loader, channel);
+    for (const row of await listConfigs(loader.pool)) await applyStored(loader, row.channel);
   };
   const listener = await listen(loader.pool, notifyChannel, loader.log, {
     onPayload(channel) {
-      if (!isConfigurable(channel)) return;
+      if (channel === 'sandbox') return;
       applyStored(loader, channel).catch((error: unknown) => loader.log.error({ err: error }, 'channel reload failed'));
     },
     onReconnect: reloadAll,
@@ -83,36 +91,57 @@ export async function loadAndFollowConfigs(loader: Loader): Promise<Listener> {
   return listener;
 }
 
+export interface ChannelConfigInput {
+  readonly enabled: boolean;
+  readonly config: Record<string, unknown>;
+  /** How the instance is built; default the instance's own name (`alipay` is built with the alipay adapter). */
+  readonly adapter?: string | undefined;
+  /** The merchant the instance belongs to; absent for the platform's own accounts. */
+  readonly merchant_id?: string | undefined;
+}
+
 /**
  * PUT /admin/channels/:channel: validates by building the adapter (nothing is stored when it does not
- * build), stores the sealed configuration, tells the other processes, and puts it in service here.
+ * build), stores the sealed configuration, tells the other processes, and puts it in service here. An
+ * instance's adapter and owner are fixed once stored: trades already went through it as what it was.
  */
-export async function saveConfig(context: Context, channel: string, input: { enabled: boolean; config: Record<string, unknown> }): Promise<Omit<ChannelConfigRow, 'config_sealed'>> {
-  if (!isConfigurable(channel)) {
-    fail(errors.notFound, `no configurable channel ${channel}; configurable: ${Object.keys(channelFactories).join(', ')} (the sandbox is switched by TONGBAO_SANDBOX)`);
+export async function saveConfig(context: Context, channel: string, input: ChannelConfigInput): Promise<ChannelConfigSummary> {
+  const existing = await findConfig(context.pool, channel);
+  if (channel === 'sandbox' || existing?.adapter === 'sandbox') fail(errors.notFound, 'the sandbox channel is switched by TONGBAO_SANDBOX, not configured here');
+  const adapter = input.adapter ?? existing?.adapter ?? channel;
+  if (!isConfigurableAdapter(adapter)) {
+    fail(errors.notFound, `no configurable adapter ${adapter}; configurable: ${Object.keys(channelFactories).join(', ')} (name another instance with "adapter")`);
+  }
+  if (!/^[a-z][a-z0-9-]{1,31}$/.test(channel)) fail(errors.adminInvalidInput, 'a channel name is 2 to 32 lowercase letters, digits and dashes, starting with a letter');
+  const merchantId = input.merchant_id ?? existing?.merchant_id ?? null;
+  if (existing && (existing.adapter !== adapter || existing.merchant_id !== merchantId)) {
+    fail(errors.adminInvalidInput, `channel ${channel} is a ${existing.adapter} instance of ${existing.merchant_id ?? 'the platform'}; its adapter and owner cannot change (configure a new instance instead)`);
+  }
+  if (merchantId !== null && !(await context.pool.query('select 1 from merchants where merchant_id = $1', [merchantId])).rowCount) {
+    fail(errors.adminInvalidInput, `no merchant ${merchantId}`);
   }
   const dependencies = { pool: context.pool, defaultTimeoutMs: context.config.TONGBAO_CHANNEL_TIMEOUT_MS };
   let built;
   try {
-    built = buildChannel(channel, input.config, dependencies);
+    built = buildChannel(adapter, channel, input.config, dependencies);
   } catch (error) {
-    fail(errors.adminInvalidInput, `the ${channel} configuration is invalid: ${(error as Error).message}`);
+    fail(errors.adminInvalidInput, `the ${adapter} configuration is invalid: ${(error as Error).message}`);
   }
   const row = await withTransaction(context.pool, async (client) => {
     const { rows } = await client.query<ChannelConfigRow>(
-      `insert into channel_configs (channel, enabled, config_sealed) values ($1, $2, $3)
+      `insert into channel_configs (channel, adapter, merchant_id, enabled, config_sealed) values ($1, $2, $3, $4, $5)
        on conflict (channel) do update set enabled = excluded.enabled, config_sealed = excluded.config_sealed, updated_at = now()
-       returning channel, enabled, updated_at`,
-      [channel, input.enabled, context.secrets.seal(JSON.stringify(input.config))],
+       returning channel, adapter, merchant_id, enabled, updated_at`,
+      [channel, adapter, merchantId, input.enabled, context.secrets.seal(JSON.stringify(input.config))],
     );
     await client.query('select pg_notify($1, $2)', [notifyChannel, channel]);
     return rows[0]!;
   });
-  if (input.enabled) await context.channels.replace(built);
+  if (input.enabled) await context.channels.replace(built, { adapter, merchantId });
   else {
     await built.dispose?.();
     await context.channels.remove(channel);
   }
-  context.log.warn({ channel, enabled: input.enabled }, 'channel configuration changed by an operator');
+  context.log.warn({ channel, adapter, merchant_id: merchantId, enabled: input.enabled }, 'channel configuration changed by an operator');
   return row;
 }

@@ -33,9 +33,15 @@ export const channelFactories: Readonly<Record<string, Factory>> = {
   stripe: (config) => createStripeAdapter(config),
 };
 
-/** Builds a configured channel; the configuration's own timeoutMs wins over the default. */
-export function buildChannel(channel: string, config: Record<string, unknown>, dependencies: FactoryDependencies): BuiltAdapter {
-  const factory = channelFactories[channel];
-  if (!factory) throw new Error(`no channel named ${channel}; configurable: ${Object.keys(channelFactories).join(', ')}`);
-  return factory({ timeoutMs: dependencies.defaultTimeoutMs, ...config }, dependencies);
+/**
+ * Builds a configured channel instance with the named adapter; the configuration's own timeoutMs wins over the
+ * default. The instance answers to its own name, so its attempts, callbacks (/channels/<name>/notify), health and
+ * clearing account are its own.
+ */
+export function buildChannel(adapter: string, name: string, config: Record<string, unknown>, dependencies: FactoryDependencies): BuiltAdapter {
+  const factory = channelFactories[adapter];
+  if (!factory) throw new Error(`no adapter named ${adapter}; configurable: ${Object.keys(channelFactories).join(', ')}`);
+  const built = factory({ timeoutMs: dependencies.defaultTimeoutMs, ...config }, dependencies);
+  // Adapters are plain objects of closures, so a copy under another name behaves the same.
+  return built.name === name ? built : { ...built, name };
 }

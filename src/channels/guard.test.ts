@@ -21,7 +21,7 @@ function fakeAdapter(name: string) {
   };
   const adapter: ChannelAdapter = {
     name,
-    capabilities: { products: ['X'], currencies: ['CNY'], resultMode: 'sync', refund: true, partialRefund: true, close: true, cancel: false, preauth: false, payout: false, statement: false, maxAmountMinor: null },
+    capabilities: { products: ['X'], currencies: ['CNY'], resultMode: 'sync', refund: true, partialRefund: true, close: true, cancel: false, preauth: false, payout: false, statement: false, escrow: false, maxAmountMinor: null },
     pay: answer, query: answer,
     refund: async () => ({ status: 'UNKNOWN', reason: 'n/a' }), queryRefund: async () => ({ status: 'NOT_FOUND' }),
     close: async () => ({ status: 'CLOSED' }),

@@ -24,18 +24,23 @@ export async function channelAdminRoutes(fastify: FastifyInstance, options: { co
   const { channels, config } = options.context;
   const windowSeconds = config.TONGBAO_CHANNEL_HEALTH_WINDOW_SECONDS;
 
-  /** Every channel: the ones in service with their capabilities, and the configurable ones with their stored state. */
+  /**
+   * Every channel: the instances in service with their capabilities, the stored ones with their state, and each
+   * configurable adapter not configured yet under its own name.
+   */
   app.get('/channels', async () => {
     const stored = new Map((await listConfigs(options.context.pool)).map((row) => [row.channel, row]));
-    const names = [...new Set([...channels.names(), ...Object.keys(channelFactories)])].sort();
+    const names = [...new Set([...channels.names(), ...stored.keys(), ...Object.keys(channelFactories)])].sort();
     return {
       channels: names.map((name) => {
         const channel = channels.get(name);
         const row = stored.get(name);
         return {
           channel: name,
+          adapter: row?.adapter ?? channels.info(name)?.adapter ?? name,
+          merchant_id: row?.merchant_id ?? null,
           in_service: channel !== undefined,
-          configurable: Object.hasOwn(channelFactories, name),
+          configurable: name !== 'sandbox',
           enabled: row?.enabled ?? channel !== undefined,
           updated_at: row?.updated_at ?? null,
           capabilities: channel ? { ...channel.capabilities, maxAmountMinor: channel.capabilities.maxAmountMinor?.toString() ?? null } : null,
@@ -51,11 +56,14 @@ export async function channelAdminRoutes(fastify: FastifyInstance, options: { co
         enabled: Type.Boolean(),
         // The adapter's own settings and credentials (docs/channels/<name>.md); validated by building the adapter.
         config: Type.Object({}, { additionalProperties: true }),
+        adapter: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'default: the channel name' })),
+        merchant_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "a merchant's own account; default the platform's" })),
       }, { additionalProperties: false }),
     },
   }, async (request) => {
-    const row = await saveConfig(options.context, request.params.channel, { enabled: request.body.enabled, config: request.body.config as Record<string, unknown> });
-    return { channel: row.channel, enabled: row.enabled, updated_at: row.updated_at, in_service: channels.get(row.channel) !== undefined };
+    const { config: channelConfig, ...rest } = request.body;
+    const row = await saveConfig(options.context, request.params.channel, { ...rest, config: channelConfig as Record<string, unknown> });
+    return { ...row, in_service: channels.get(row.channel) !== undefined };
   });
 
   app.get('/channels/health', async () => ({ window_seconds: windowSeconds, channels: channels.health().map(present) }));

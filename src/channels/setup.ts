@@ -16,7 +16,7 @@ async function sandboxCredentials(pool: Pool, secrets: SecretBox): Promise<Sandb
   let row = await read();
   if (!row) {
     await pool.query(
-      "insert into channel_configs (channel, config_sealed) values ('sandbox', $1) on conflict (channel) do nothing",
+      "insert into channel_configs (channel, adapter, config_sealed) values ('sandbox', 'sandbox', $1) on conflict (channel) do nothing",
       [secrets.seal(JSON.stringify(generateSandboxCredentials()))],
     );
     row = await read();

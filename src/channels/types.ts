@@ -27,6 +27,12 @@ export interface ChannelCapabilities {
   readonly preauth: boolean;
   readonly payout: boolean;
   readonly statement: boolean;
+  /**
+   * The money is collected into an account of the platform's, so Tongbao can hold it in escrow (担保) until the
+   * buyer confirms. A gateway-only channel that pays the merchant directly cannot, and is never offered for
+   * escrow trades; neither is any instance configured with a merchant's own account.
+   */
+  readonly escrow: boolean;
   /** Largest single payment the channel accepts, in minor units; null for no limit. */
   readonly maxAmountMinor: bigint | null;
 }

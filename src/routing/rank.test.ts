@@ -8,7 +8,7 @@ const capabilities: ChannelCapabilities & { escrow: boolean } = {
   preauth: false, payout: false, statement: true, maxAmountMinor: null, escrow: true,
 };
 const healthy: HealthFigures = { calls: 100, availability: 1, successRate: 0.95, p50Ms: 50, p99Ms: 200 };
-const settings = { feeRateBasisPoints: 60, feeFixedMinor: 0n, singleLimitMinor: null, dailyLimitMinor: null, weight: 50 };
+const settings = { enabled: true, feeRateBasisPoints: 60, feeFixedMinor: 0n, singleLimitMinor: null, dailyLimitMinor: null, weight: 50 };
 
 function candidate(channel: string, overrides: Partial<RouteCandidate> = {}): RouteCandidate {
   return { channel, capabilities, available: true, health: healthy, settings, usedTodayMinor: 0n, ...overrides };
@@ -43,6 +43,7 @@ describe('channel ranking', () => {
       candidate('limited', { capabilities: { ...capabilities, preauth: true }, settings: { ...settings, singleLimitMinor: 40_000n } }),
       candidate('spent', { capabilities: { ...capabilities, preauth: true }, settings: { ...settings, dailyLimitMinor: 100_000n }, usedTodayMinor: 60_000n }),
       candidate('yuan-only', { capabilities: { ...capabilities, preauth: true, currencies: ['CNY'] } }),
+      candidate('switched-off', { capabilities: { ...capabilities, preauth: true }, settings: { ...settings, enabled: false } }),
       candidate('fits', { capabilities: { ...capabilities, preauth: true } }),
     ]);
     expect(ranked[0]).toMatchObject({ channel: 'fits', eligible: true });
@@ -54,6 +55,9 @@ describe('channel ranking', () => {
     expect(why.limited).toMatch(/single limit/);
     expect(why.spent).toMatch(/daily limit/);
     expect(why['yuan-only']).toMatch(/does not take USD/);
+    expect(why['switched-off']).toMatch(/switched off/);
+    const kinds = Object.fromEntries(ranked.map((row) => [row.channel, row.refusals]));
+    expect(kinds).toMatchObject({ fits: [], down: ['UNAVAILABLE'], limited: ['LIMIT'], spent: ['LIMIT'], 'yuan-only': ['NOT_SUPPORTED'], 'gateway-only': ['NOT_SUPPORTED'] });
   });
 
   it('uses the payer\'s preference and the operator\'s weight to break ties', () => {

@@ -20,6 +20,8 @@ export interface RouteRequest {
 
 /** How the operator set a channel up for this route (fees, limits, weight); absent parts do not restrict. */
 export interface ChannelRouteSettings {
+  /** false: the operator switched the channel off for this merchant or app. */
+  readonly enabled: boolean;
   readonly feeRateBasisPoints: number;
   readonly feeFixedMinor: bigint;
   readonly singleLimitMinor: bigint | null;
@@ -30,7 +32,7 @@ export interface ChannelRouteSettings {
 
 export interface RouteCandidate {
   readonly channel: string;
-  readonly capabilities: ChannelCapabilities & { readonly escrow?: boolean };
+  readonly capabilities: ChannelCapabilities;
   /** Whether the breaker would let a call through. */
   readonly available: boolean;
   readonly health: HealthFigures;
@@ -50,9 +52,14 @@ export interface RoutingWeights {
 
 export const defaultRoutingWeights: RoutingWeights = { fee: 30, successRate: 30, latency: 15, weight: 15, preference: 10 };
 
+/** Why a channel cannot serve a payment, as the error a caller naming that channel gets. */
+export type RefusalKind = 'NOT_SUPPORTED' | 'LIMIT' | 'UNAVAILABLE';
+
 export interface RankedChannel {
   readonly channel: string;
   readonly eligible: boolean;
+  /** The kinds of the reasons an ineligible channel was refused for; empty when eligible. */
+  readonly refusals: readonly RefusalKind[];
   /** Why it cannot serve this payment (ineligible), or what its score is made of (eligible). */
   readonly reasons: readonly string[];
   readonly score: number;
@@ -65,20 +72,29 @@ export function channelFee(amountMinor: bigint, settings: ChannelRouteSettings):
   return rated + settings.feeFixedMinor;
 }
 
-function refusal(request: RouteRequest, candidate: RouteCandidate): string[] {
+interface Refusal {
+  readonly kind: RefusalKind;
+  readonly reason: string;
+}
+
+function refusal(request: RouteRequest, candidate: RouteCandidate): Refusal[] {
   const { capabilities, settings } = candidate;
-  const reasons: string[] = [];
-  if (!capabilities.currencies.includes(request.currency)) reasons.push(`does not take ${request.currency}`);
-  if (request.product !== undefined && !capabilities.products.includes(request.product)) reasons.push(`has no product ${request.product}`);
-  if (request.tradeType === 'ESCROW' && !capabilities.escrow) reasons.push('cannot hold escrow (its money does not reach the platform)');
-  if (request.needsPreauth && !capabilities.preauth) reasons.push('has no pre-authorization');
-  if (capabilities.maxAmountMinor !== null && request.amountMinor > capabilities.maxAmountMinor) reasons.push(`takes at most ${capabilities.maxAmountMinor} minor units`);
-  if (settings.singleLimitMinor !== null && request.amountMinor > settings.singleLimitMinor) reasons.push(`single limit ${settings.singleLimitMinor}`);
-  if (settings.dailyLimitMinor !== null && candidate.usedTodayMinor + request.amountMinor > settings.dailyLimitMinor) {
-    reasons.push(`daily limit ${settings.dailyLimitMinor} (${candidate.usedTodayMinor} used)`);
+  const refusals: Refusal[] = [];
+  const notSupported = (reason: string) => refusals.push({ kind: 'NOT_SUPPORTED', reason });
+  if (!settings.enabled) notSupported('switched off for this merchant or app');
+  if (!capabilities.currencies.includes(request.currency)) notSupported(`does not take ${request.currency}`);
+  if (request.product !== undefined && !capabilities.products.includes(request.product)) notSupported(`has no product ${request.product}`);
+  if (request.tradeType === 'ESCROW' && !capabilities.escrow) notSupported('cannot hold escrow (its money does not reach the platform)');
+  if (request.needsPreauth && !capabilities.preauth) notSupported('has no pre-authorization');
+  if (capabilities.maxAmountMinor !== null && request.amountMinor > capabilities.maxAmountMinor) notSupported(`takes at most ${capabilities.maxAmountMinor} minor units`);
+  if (settings.singleLimitMinor !== null && request.amountMinor > settings.singleLimitMinor) {
+    refusals.push({ kind: 'LIMIT', reason: `single limit ${settings.singleLimitMinor}` });
   }
-  if (!candidate.available) reasons.push('out of service (circuit breaker open or isolated)');
-  return reasons;
+  if (settings.dailyLimitMinor !== null && candidate.usedTodayMinor + request.amountMinor > settings.dailyLimitMinor) {
+    refusals.push({ kind: 'LIMIT', reason: `daily limit ${settings.dailyLimitMinor} (${candidate.usedTodayMinor} used)` });
+  }
+  if (!candidate.available) refusals.push({ kind: 'UNAVAILABLE', reason: 'out of service (circuit breaker open or isolated)' });
+  return refusals;
 }
 
 /** Ranks the candidates: eligible ones by score, best first, then the others with their reasons. */
@@ -93,7 +109,9 @@ export function rankChannels(request: RouteRequest, candidates: readonly RouteCa
   const ranked = candidates.map((candidate): RankedChannel => {
     const feeMinor = fees.get(candidate.channel)!;
     const refused = refusal(request, candidate);
-    if (refused.length > 0) return { channel: candidate.channel, eligible: false, reasons: refused, score: 0, feeMinor };
+    if (refused.length > 0) {
+      return { channel: candidate.channel, eligible: false, refusals: refused.map((item) => item.kind), reasons: refused.map((item) => item.reason), score: 0, feeMinor };
+    }
     // Each factor in 0–1, 1 being best. A channel without recent calls counts as healthy and as fast as the slowest.
     // Fee: how much dearer than the cheapest eligible channel, relative to it (twice the price scores 0).
     const scale = cheapest! > 0n ? cheapest! : dearest!;
@@ -114,7 +132,7 @@ export function rankChannels(request: RouteRequest, candidates: readonly RouteCa
       `operator weight ${candidate.settings.weight} (${parts.weight.toFixed(1)})`,
       ...(preference ? [`the payer's preferred channel (${parts.preference.toFixed(1)})`] : []),
     ];
-    return { channel: candidate.channel, eligible: true, reasons, score: Math.round(score * 10) / 10, feeMinor };
+    return { channel: candidate.channel, eligible: true, refusals: [], reasons, score: Math.round(score * 10) / 10, feeMinor };
   });
   return ranked.sort((a, b) => Number(b.eligible) - Number(a.eligible) || b.score - a.score || a.channel.localeCompare(b.channel));
 }

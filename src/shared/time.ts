@@ -70,3 +70,8 @@ export function nextCutoff(after: Date, cutoff: string, zone: string): Date {
   const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
   return parseWallClock(`${next} ${cutoff}:00`, zone)!;
 }
+
+/** The first moment of the zone's calendar day that `date` falls in (a daily limit counts from it). */
+export function startOfDay(date: Date, zone: string): Date {
+  return parseWallClock(`${formatWallClock(date, zone).slice(0, 10)} 00:00:00`, zone)!;
+}

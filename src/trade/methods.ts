@@ -6,7 +6,8 @@ import { cancelTrade } from './cancel.js';
 import { closeTradeByMerchant } from './close.js';
 import { createTrade } from './create.js';
 import { modifyTradeAmount } from './modify.js';
-import { payTrade, type PayOutcome } from './pay.js';
+import { existingPaymentRequest, newPaymentRequest, payTrade, type PayOutcome } from './pay.js';
+import { planRoute } from '../routing/router.js';
 import { compact, createPresenter, refundFields, settlementFields, tradeFields } from './present.js';
 import { refundTrade } from './refund.js';
 import * as repository from './repository.js';
@@ -50,6 +51,7 @@ async function findTradeOrFail(context: Context, call: GatewayCall, lookup: { tr
 
 /** How the payer pays at the channel, for pay and page.pay; passed to the channel, never stored. */
 const payerFields = {
+  preferred_channel: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: "the payer's own choice; favoured by the router when no channel is named" })),
   product: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: "one of the channel's products; default its first" })),
   payer_type: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
   payer_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'the payer at the channel: openid, buyer id, payment method id, card token' })),
@@ -82,9 +84,36 @@ export const tradeMethods: GatewayMethod[] = [
   defineMethod('tongbao.trade.pay', Type.Object({
     ...tradeLookup,
     ...Type.Partial(Type.Object(createFields)).properties,
-    channel: Type.String({ minLength: 1, maxLength: 32 }),
+    channel: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'default: the router chooses, and fails over' })),
     ...payerFields,
   }), async (context, call, biz) => payAnswer(context, await payTrade(context, call.app, biz, call.notifyUrl))),
+
+  // The router's ranking for an order (支付路由), as the cashier asks for methods: every channel this app may
+  // use, eligible ones best first with what their score is made of, the others with why they cannot serve it.
+  defineMethod('tongbao.trade.channels.query', Type.Object({
+    ...tradeLookup,
+    ...Type.Partial(Type.Object({ total_amount: createFields.total_amount, currency: createFields.currency, trade_type: createFields.trade_type })).properties,
+    product: payerFields.product,
+    preferred_channel: payerFields.preferred_channel,
+  }), async (context, call, biz) => {
+    const known = biz.trade_no !== undefined || biz.out_trade_no !== undefined;
+    if (known === (biz.total_amount !== undefined)) fail(errors.missingParameter, 'give either trade_no or out_trade_no of an order, or total_amount (with currency and trade_type) of a payment to come');
+    const trade = known ? await findTradeOrFail(context, call, biz) : null;
+    const request = trade ? existingPaymentRequest(trade, biz) : newPaymentRequest(call.app, { ...biz, total_amount: biz.total_amount! });
+    const plan = await planRoute(context, { merchantId: call.app.merchant_id, appId: call.app.app_id }, request);
+    const present = presenter(context);
+    return {
+      ...compact({ trade_no: trade?.trade_no, total_amount: present.amount(request.amountMinor, request.currency), currency: request.currency }),
+      channels: plan.ranked.map((row, index) => ({
+        channel: row.channel,
+        eligible: row.eligible,
+        rank: row.eligible ? index + 1 : null,
+        score: row.score,
+        fee: present.amount(row.feeMinor, request.currency),
+        reasons: row.reasons,
+      })),
+    };
+  }),
 
   // Continue-pay (继续支付): a new attempt on an existing unpaid order, through the same or another channel.
   defineMethod('tongbao.trade.page.pay', Type.Object({

@@ -1,5 +1,4 @@
 import { addSeconds, now } from '../clock.js';
-import type { GuardedChannel } from '../channels/guard.js';
 import type { ChannelAdapter, ChannelPayResult } from '../channels/types.js';
 import type { Context } from '../context.js';
 import { isUniqueViolation, withTransaction, type Client } from '../db/pool.js';
@@ -8,7 +7,9 @@ import { recordEvents, type EventRecord } from '../events/index.js';
 import { enqueue } from '../jobs/index.js';
 import type { GatewayAppRow } from '../merchant/index.js';
 import { closeLockedTrade } from './close.js';
-import { createTrade, tradeCurrency, type CreateTradeInput } from './create.js';
+import { planRoute, reserveDailyLimit, type RoutedChannel } from '../routing/router.js';
+import type { RouteRequest } from '../routing/rank.js';
+import { createTrade, tradeAmount, tradeCurrency, type CreateTradeInput } from './create.js';
 import { jobKeys } from './job-keys.js';
 import { recordPayOutcome } from './outcomes.js';
 import * as repository from './repository.js';
@@ -23,7 +24,10 @@ export interface PayerInput {
 
 export interface PayInput extends Partial<CreateTradeInput>, PayerInput {
   trade_no?: string | undefined;
-  channel: string;
+  /** Absent: the router chooses among the channels that can take the payment, and fails over. */
+  channel?: string | undefined;
+  /** The payer's own choice, which the router favours among channels that can serve the payment. */
+  preferred_channel?: string | undefined;
 }
 
 export interface PayOutcome {
@@ -37,19 +41,6 @@ export function channelNotifyUrl(context: Context, channel: string): string {
   return `${context.urls.publicUrl}/channels/${channel}/notify`;
 }
 
-/** The channel, checked before anything is written: enabled, taking the currency and product, in service. */
-function requireChannel(context: Context, name: string, currency: string, product: string | undefined): GuardedChannel {
-  const channel = context.channels.get(name);
-  if (!channel) fail(errors.channelNotSupported, `channel ${name} is not enabled; enabled: ${context.channels.names().join(', ') || 'none'}`);
-  if (!channel.capabilities.currencies.includes(currency)) fail(errors.channelNotSupported, `channel ${name} does not take ${currency}`);
-  if (product !== undefined && !channel.capabilities.products.includes(product)) {
-    fail(errors.channelNotSupported, `channel ${name} has no product ${product}; it has ${channel.capabilities.products.join(', ')}`);
-  }
-  // Refused before anything is written: an open breaker means the channel is known to be down.
-  if (!channel.available()) fail(errors.channelUnavailable, `channel ${name} is out of service (circuit breaker open); pay later or through another channel`);
-  return channel;
-}
-
 function requireCreateFields(input: PayInput): CreateTradeInput {
   if (input.out_trade_no === undefined) fail(errors.missingParameter, 'out_trade_no is required to create and pay in one call');
   if (input.total_amount === undefined) fail(errors.missingParameter, 'total_amount is required to create and pay in one call');
@@ -57,15 +48,80 @@ function requireCreateFields(input: PayInput): CreateTradeInput {
   return input as CreateTradeInput;
 }
 
-function checkChannelLimit(channel: ChannelAdapter, trade: TradeRow): void {
-  if (channel.capabilities.maxAmountMinor !== null && trade.total_amount_minor > channel.capabilities.maxAmountMinor) {
-    fail(errors.channelNotSupported, `channel ${channel.name} takes at most ${channel.capabilities.maxAmountMinor} minor units`);
-  }
+/** The payment as the router sees it, worked out before anything is written; `existing` when paying a known trade. */
+interface PayTarget {
+  readonly existing: TradeRow | null;
+  readonly request: RouteRequest;
 }
 
-/** Writes the attempt of a trade whose row this transaction holds locked; the event is returned for the caller to record. */
-async function insertAttempt(client: Client, trade: TradeRow, channel: ChannelAdapter): Promise<{ value: AttemptRow; events: EventRecord[] }> {
-  const attempt = await repository.insertAttempt(client, trade.trade_no, channel.name, trade.total_amount_minor, trade.currency);
+type RouteFields = Pick<PayInput, 'total_amount' | 'currency' | 'trade_type' | 'product' | 'preferred_channel'>;
+
+function payerRouteFields(input: RouteFields) {
+  return {
+    needsPreauth: false,
+    ...(input.product === undefined ? {} : { product: input.product }),
+    ...(input.preferred_channel === undefined ? {} : { preferredChannel: input.preferred_channel }),
+  };
+}
+
+/** A payment of an order still to be created, as the router sees it; the amount is checked as create checks it. */
+export function newPaymentRequest(app: GatewayAppRow, input: RouteFields & { total_amount: string | number }): RouteRequest {
+  const currency = tradeCurrency(input.currency);
+  return { ...payerRouteFields(input), amountMinor: tradeAmount(app, input.total_amount, currency), currency, tradeType: input.trade_type ?? 'INSTANT' };
+}
+
+/** A payment of an existing order, as the router sees it. */
+export function existingPaymentRequest(trade: TradeRow, input: RouteFields): RouteRequest {
+  return { ...payerRouteFields(input), amountMinor: trade.total_amount_minor, currency: trade.currency, tradeType: trade.trade_type };
+}
+
+async function payTarget(context: Context, app: GatewayAppRow, input: PayInput): Promise<PayTarget> {
+  if (input.trade_no === undefined && input.out_trade_no === undefined) fail(errors.missingParameter, 'out_trade_no or trade_no is required');
+  const wantsCreate = input.total_amount !== undefined || input.subject !== undefined;
+  if (!wantsCreate || input.trade_no !== undefined) {
+    const existing = await repository.findTrade(context.pool, app.app_id, { tradeNo: input.trade_no, outTradeNo: input.out_trade_no });
+    if (!existing) fail(errors.tradeNotExist, `no trade ${input.trade_no ?? input.out_trade_no} for this app`);
+    if (!wantsCreate) return { existing, request: existingPaymentRequest(existing, input) };
+  }
+  return { existing: null, request: newPaymentRequest(app, requireCreateFields(input)) };
+}
+
+const refusalErrors = { NOT_SUPPORTED: errors.channelNotSupported, LIMIT: errors.channelLimitExceeded, UNAVAILABLE: errors.channelUnavailable };
+
+/**
+ * The channels to try, in order, checked before anything is written. A named channel must be enabled for this
+ * merchant, take the currency, product and trade type, fit its limits and be in service; without a name the
+ * router ranks every channel and the payment goes to the best, then to the next ones on a failover.
+ */
+async function chooseChannels(context: Context, app: GatewayAppRow, request: RouteRequest, named: string | undefined): Promise<readonly RoutedChannel[]> {
+  const plan = await planRoute(context, { merchantId: app.merchant_id, appId: app.app_id }, request, named);
+  if (named !== undefined) {
+    const [ranked] = plan.ranked;
+    if (!ranked) fail(errors.channelNotSupported, `channel ${named} is not enabled; enabled: ${context.channels.names().filter((name) => context.channels.usableBy(name, app.merchant_id)).join(', ') || 'none'}`);
+    if (!ranked.eligible) {
+      const kind = (['NOT_SUPPORTED', 'LIMIT', 'UNAVAILABLE'] as const).find((candidate) => ranked.refusals.includes(candidate))!;
+      fail(refusalErrors[kind], `channel ${named}: ${ranked.reasons.join('; ')}`);
+    }
+    return plan.choices;
+  }
+  if (plan.choices.length === 0) {
+    const why = plan.ranked.map((row) => `${row.channel} ${row.reasons.join(', ')}`).join('; ');
+    fail(errors.channelNotSupported, `no channel can take this payment${why ? `: ${why}` : ': none is enabled'}`);
+  }
+  return plan.choices;
+}
+
+/**
+ * Writes the attempt of a trade whose row this transaction holds locked; the event is returned for the caller
+ * to record. A daily limit is checked here, serialized with every other attempt it counts.
+ */
+async function insertAttempt(context: Context, client: Client, trade: TradeRow, choice: RoutedChannel): Promise<{ value: AttemptRow; events: EventRecord[] }> {
+  const { channel, route } = choice;
+  const used = await reserveDailyLimit(context, client, channel.name, trade.currency, { merchantId: trade.merchant_id, appId: trade.app_id }, route);
+  if (used !== null && used + trade.total_amount_minor > route.dailyLimitMinor!) {
+    fail(errors.channelLimitExceeded, `channel ${channel.name}: daily limit ${route.dailyLimitMinor} (${used} used)`);
+  }
+  const attempt = await repository.insertAttempt(client, trade.trade_no, channel.name, trade.total_amount_minor, trade.currency, choice.feeMinor);
   return {
     value: attempt,
     events: [{ aggregateType: 'pay_attempt', aggregateId: attempt.attempt_no, eventType: 'pay_attempt.started', payload: { trade_no: trade.trade_no, channel: channel.name } }],
@@ -76,7 +132,7 @@ async function insertAttempt(client: Client, trade: TradeRow, channel: ChannelAd
  * Starts an attempt on an existing trade: the trade row is locked, must still be waiting and unexpired,
  * and no other attempt may be at the channel (the in-progress marker is a unique index).
  */
-async function startAttempt(context: Context, trade: TradeRow, channel: ChannelAdapter): Promise<{ attempt: AttemptRow } | { paid: TradeRow }> {
+async function startAttempt(context: Context, trade: TradeRow, choice: RoutedChannel): Promise<{ attempt: AttemptRow } | { paid: TradeRow }> {
   const started = await withTransaction(context.pool, async (client) => {
     const locked = (await repository.findTradeByNo(client, trade.trade_no, true))!;
     if (locked.status === 'TRADE_CLOSED') fail(errors.tradeHasClose, `trade ${trade.trade_no} is closed`);
@@ -88,63 +144,38 @@ async function startAttempt(context: Context, trade: TradeRow, channel: ChannelA
       await closeLockedTrade(context, client, locked, 'EXPIRED');
       return undefined;
     }
-    const { value: attempt, events } = await insertAttempt(client, locked, channel);
+    const { value: attempt, events } = await insertAttempt(context, client, locked, choice);
     await recordEvents(client, events);
     return { attempt };
   });
   return started ?? fail(errors.tradeHasClose, `trade ${trade.trade_no} expired at ${trade.expires_at.toISOString()} and is closed`);
 }
 
-/**
- * Finds the trade, or creates it together with its first attempt in one transaction (create and pay in
- * one call). Returns the attempt when it was started here.
- */
-async function findOrCreate(context: Context, app: GatewayAppRow, input: PayInput, commonNotifyUrl: string | null): Promise<{ trade: TradeRow; channel: ChannelAdapter; attempt?: AttemptRow }> {
-  if (input.trade_no === undefined && input.out_trade_no === undefined) fail(errors.missingParameter, 'out_trade_no or trade_no is required');
-  const wantsCreate = input.total_amount !== undefined || input.subject !== undefined;
-  if (!wantsCreate || input.trade_no !== undefined) {
-    const existing = await repository.findTrade(context.pool, app.app_id, { tradeNo: input.trade_no, outTradeNo: input.out_trade_no });
-    if (!existing) fail(errors.tradeNotExist, `no trade ${input.trade_no ?? input.out_trade_no} for this app`);
-    if (!wantsCreate) return { trade: existing, channel: requireChannel(context, input.channel, existing.currency, input.product) };
+/** The trade and its new attempt through `choice`; null attempt when the trade needs none (already paid). */
+async function beginAttempt(context: Context, app: GatewayAppRow, input: PayInput, commonNotifyUrl: string | null, target: PayTarget, choice: RoutedChannel): Promise<{ trade: TradeRow; attempt: AttemptRow | null }> {
+  let trade = target.existing;
+  if (trade === null) {
+    // createTrade returns the existing trade when the parameters agree and refuses when they differ; a new
+    // trade gets its first attempt in the same transaction.
+    const created = await createTrade(context, app, requireCreateFields(input), commonNotifyUrl, (client, fresh) => insertAttempt(context, client, fresh, choice));
+    if (created.extra) return { trade: created.trade, attempt: created.extra };
+    trade = created.trade;
   }
-  const createInput = requireCreateFields(input);
-  const channel = requireChannel(context, input.channel, tradeCurrency(createInput.currency), input.product);
-  // createTrade returns the existing trade when the parameters agree and refuses when they differ.
-  const { trade, extra } = await createTrade(context, app, createInput, commonNotifyUrl, async (client, fresh) => {
-    checkChannelLimit(channel, fresh);
-    return insertAttempt(client, fresh, channel);
-  });
-  return { trade, channel, attempt: extra };
+  if (trade.status === 'TRADE_SUCCESS' || trade.status === 'TRADE_FINISHED') return { trade, attempt: null };
+  if (trade.status === 'TRADE_CLOSED') fail(errors.tradeHasClose, `trade ${trade.trade_no} is closed`);
+  try {
+    const started = await startAttempt(context, trade, choice);
+    return 'paid' in started ? { trade: started.paid, attempt: null } : { trade, attempt: started.attempt };
+  } catch (error) {
+    if (isUniqueViolation(error, 'pay_attempts_one_in_flight')) {
+      fail(errors.payInProgress, `trade ${trade.trade_no} has a payment attempt in progress; query the trade for its result`);
+    }
+    throw error;
+  }
 }
 
-/**
- * tongbao.trade.pay: create-if-needed, record an attempt, call the channel outside any transaction,
- * and record its answer. Paying a trade that is already paid returns it unchanged (the call is idempotent).
- * When the answer is not final, a compensation query is scheduled; if the process dies before that,
- * the periodic sweep finds the attempt still processing and queries it.
- */
-export async function payTrade(context: Context, app: GatewayAppRow, input: PayInput, commonNotifyUrl: string | null): Promise<PayOutcome> {
-  const found = await findOrCreate(context, app, input, commonNotifyUrl);
-  const { trade, channel } = found;
-
-  let attempt = found.attempt;
-  if (!attempt) {
-    if (trade.status === 'TRADE_SUCCESS' || trade.status === 'TRADE_FINISHED') return { trade, attempt: null, result: null };
-    if (trade.status === 'TRADE_CLOSED') fail(errors.tradeHasClose, `trade ${trade.trade_no} is closed`);
-    checkChannelLimit(channel, trade);
-    let started;
-    try {
-      started = await startAttempt(context, trade, channel);
-    } catch (error) {
-      if (isUniqueViolation(error, 'pay_attempts_one_in_flight')) {
-        fail(errors.payInProgress, `trade ${trade.trade_no} has a payment attempt in progress; query the trade for its result`);
-      }
-      throw error;
-    }
-    if ('paid' in started) return { trade: started.paid, attempt: null, result: null };
-    attempt = started.attempt;
-  }
-
+/** Sends the attempt to the channel, outside any transaction, and records the answer. */
+async function sendAttempt(context: Context, trade: TradeRow, attempt: AttemptRow, channel: ChannelAdapter, input: PayerInput): Promise<PayOutcome> {
   const log = context.log.child({ trade_no: trade.trade_no, attempt_no: attempt.attempt_no, channel: channel.name });
   log.info('calling channel');
   let result: ChannelPayResult;
@@ -172,4 +203,34 @@ export async function payTrade(context: Context, app: GatewayAppRow, input: PayI
     });
   }
   return { trade: updated, attempt, result };
+}
+
+/** A refusal that charged nothing and says nothing about the payer: another channel may take the payment. */
+function safeToFailOver(outcome: PayOutcome): boolean {
+  return outcome.result?.status === 'FAILED' && outcome.result.code === 'CHANNEL_UNAVAILABLE';
+}
+
+/**
+ * tongbao.trade.pay: create-if-needed, record an attempt, call the channel outside any transaction,
+ * and record its answer. Paying a trade that is already paid returns it unchanged (the call is idempotent).
+ * When the answer is not final, a compensation query is scheduled; if the process dies before that,
+ * the periodic sweep finds the attempt still processing and queries it.
+ *
+ * Without a named channel the router chooses; when that channel refuses without charging (its breaker opened
+ * or its bulkhead is full since the ranking), the payment fails over to the next one as a new attempt.
+ */
+export async function payTrade(context: Context, app: GatewayAppRow, input: PayInput, commonNotifyUrl: string | null): Promise<PayOutcome> {
+  const target = await payTarget(context, app, input);
+  if (target.existing?.status === 'TRADE_CLOSED') fail(errors.tradeHasClose, `trade ${target.existing.trade_no} is closed`);
+  if (target.existing && target.existing.status !== 'WAIT_BUYER_PAY') return { trade: target.existing, attempt: null, result: null };
+  const choices = await chooseChannels(context, app, target.request, input.channel);
+  let outcome: PayOutcome | undefined;
+  for (const choice of choices) {
+    const { trade, attempt } = await beginAttempt(context, app, input, commonNotifyUrl, outcome ? { ...target, existing: outcome.trade } : target, choice);
+    if (!attempt) return { trade, attempt: null, result: null };
+    outcome = await sendAttempt(context, trade, attempt, choice.channel, input);
+    if (input.channel !== undefined || !safeToFailOver(outcome)) return outcome;
+    context.log.warn({ trade_no: trade.trade_no, attempt_no: attempt.attempt_no, channel: choice.channel.name }, 'channel refused without charging; failing over to the next channel');
+  }
+  return outcome!;
 }

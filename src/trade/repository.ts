@@ -54,6 +54,8 @@ export interface AttemptRow {
   attempt_no: string;
   trade_no: string;
   channel: string;
+  /** The fee the route promised for this attempt, in the attempt's currency; null when not routed (a capture). */
+  fee_minor: bigint | null;
   amount_minor: bigint;
   currency: string;
   status: AttemptStatus;
@@ -138,11 +140,11 @@ export async function findTradeByNo(client: Queryable, tradeNo: string, lock = f
   return rows[0];
 }
 
-export async function insertAttempt(client: Queryable, tradeNo: string, channel: string, amountMinor: bigint, currency: string): Promise<AttemptRow> {
+export async function insertAttempt(client: Queryable, tradeNo: string, channel: string, amountMinor: bigint, currency: string, feeMinor: bigint | null = null): Promise<AttemptRow> {
   const { rows } = await client.query<AttemptRow>(
-    `insert into pay_attempts (attempt_no, trade_no, channel, amount_minor, currency, status)
-     values (next_business_no(), $1, $2, $3, $4, 'PROCESSING') returning *`,
-    [tradeNo, channel, amountMinor, currency],
+    `insert into pay_attempts (attempt_no, trade_no, channel, amount_minor, currency, status, fee_minor)
+     values (next_business_no(), $1, $2, $3, $4, 'PROCESSING', $5) returning *`,
+    [tradeNo, channel, amountMinor, currency, feeMinor],
   );
   return rows[0]!;
 }

@@ -62,6 +62,7 @@ export const alipayCapabilities: ChannelCapabilities = {
   preauth: false,
   payout: true,
   statement: true,
+  escrow: true,
   maxAmountMinor: maxTotalAmountMinor,
 };
 

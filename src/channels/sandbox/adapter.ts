@@ -83,6 +83,7 @@ export const sandboxCapabilities: ChannelCapabilities = {
   preauth: true,
   payout: false,
   statement: true,
+  escrow: true,
   maxAmountMinor: null,
 };
 

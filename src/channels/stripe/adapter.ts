@@ -72,6 +72,7 @@ export const stripeCapabilities: ChannelCapabilities = {
   preauth: true,
   payout: false,
   statement: true,
+  escrow: true,
   maxAmountMinor: stripeMaxAmount,
 };
 

@@ -68,6 +68,7 @@ export const unionpayCapabilities: ChannelCapabilities = {
   preauth: true,
   payout: false,
   statement: true,
+  escrow: true,
   maxAmountMinor: maxTxnAmtMinor,
 };
 

@@ -62,6 +62,7 @@ export const wechatCapabilities: ChannelCapabilities = {
   preauth: false,
   payout: false,
   statement: true,
+  escrow: true,
   maxAmountMinor: null,
 };
 

@@ -41,6 +41,10 @@ export {
   type UserAccount,
   type UserAccountOptions,
 } from './users.js';
+export { accountJobHandlers } from './jobs.js';
+export { accountMethods } from './methods.js';
+export { accountAdminRoutes } from './routes.js';
+export { notifyRecharge, postRecharge, rechargeFields } from './recharge.js';
 export { creditLimitEntries, holdEntries, releaseEntries } from './postings.js';
 export { lockMerchantAvailable, merchantAccounts, type MerchantAccountBalance } from './merchant-accounts.js';
 export { coinsFor, formatUnits, maskIdNumber, maskName, parseUnits, validIdNumber } from './units.js';

@@ -212,3 +212,35 @@ export async function listAudit(client: Queryable, subjectType: string, subjectI
   );
   return rows;
 }
+
+export interface StatementLine {
+  entry_id: bigint;
+  transaction_id: bigint;
+  kind: string;
+  reference: string;
+  description: string | null;
+  /** IN: the balance grew; OUT: it shrank. */
+  direction: 'IN' | 'OUT';
+  amount_minor: bigint;
+  created_at: Date;
+}
+
+/** An account's statement (流水): its entries, newest first, filtered by time range, posting kind and direction. */
+export async function listStatement(
+  client: Queryable,
+  accountId: bigint,
+  filter: { from?: Date | undefined; to?: Date | undefined; kind?: string | undefined; direction?: 'IN' | 'OUT' | undefined; limit: number; offset: number },
+): Promise<StatementLine[]> {
+  const { rows } = await client.query<StatementLine>(
+    `select * from (
+       select e.entry_id, e.transaction_id, t.kind, t.reference, t.description, e.amount_minor, e.created_at,
+              case when e.side = a.normal_side then 'IN' else 'OUT' end as direction
+       from journal_entries e join journal_transactions t using (transaction_id) join ledger_accounts a on a.account_id = e.account_id
+       where e.account_id = $1 and ($2::timestamptz is null or e.created_at >= $2) and ($3::timestamptz is null or e.created_at < $3)
+         and ($4::text is null or t.kind = $4)
+     ) lines where ($5::text is null or direction = $5)
+     order by entry_id desc limit $6 offset $7`,
+    [accountId, filter.from ?? null, filter.to ?? null, filter.kind ?? null, filter.direction ?? null, filter.limit, filter.offset],
+  );
+  return rows;
+}

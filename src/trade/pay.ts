@@ -26,6 +26,13 @@ export interface PayInput extends Partial<CreateTradeInput>, PayerInput {
   channel: string;
 }
 
+/** A recharge (充值): the trade tops up a user account instead of paying the merchant. */
+export interface RechargeTarget {
+  readonly accountNo: string;
+  /** What the account receives: minor units of money (WALLET) or coins (COIN). */
+  readonly units: bigint;
+}
+
 export interface PayOutcome {
   trade: TradeRow;
   attempt: AttemptRow | null;
@@ -99,7 +106,7 @@ async function startAttempt(context: Context, trade: TradeRow, channel: ChannelA
  * Finds the trade, or creates it together with its first attempt in one transaction (create and pay in
  * one call). Returns the attempt when it was started here.
  */
-async function findOrCreate(context: Context, app: GatewayAppRow, input: PayInput, commonNotifyUrl: string | null): Promise<{ trade: TradeRow; channel: ChannelAdapter; attempt?: AttemptRow }> {
+async function findOrCreate(context: Context, app: GatewayAppRow, input: PayInput, commonNotifyUrl: string | null, recharge: RechargeTarget | undefined): Promise<{ trade: TradeRow; channel: ChannelAdapter; attempt?: AttemptRow }> {
   if (input.trade_no === undefined && input.out_trade_no === undefined) fail(errors.missingParameter, 'out_trade_no or trade_no is required');
   const wantsCreate = input.total_amount !== undefined || input.subject !== undefined;
   if (!wantsCreate || input.trade_no !== undefined) {
@@ -112,8 +119,14 @@ async function findOrCreate(context: Context, app: GatewayAppRow, input: PayInpu
   // createTrade returns the existing trade when the parameters agree and refuses when they differ.
   const { trade, extra } = await createTrade(context, app, createInput, commonNotifyUrl, async (client, fresh) => {
     checkChannelLimit(channel, fresh);
-    return insertAttempt(client, fresh, channel);
+    const created = recharge ? await repository.setRechargeTarget(client, fresh.trade_no, recharge.accountNo, recharge.units) : fresh;
+    return insertAttempt(client, created, channel);
   });
+  // An order number names one thing: a recharge is never paid as an ordinary trade, nor the reverse.
+  const sameTarget = recharge
+    ? trade.purpose === 'RECHARGE' && trade.recharge_account_no === recharge.accountNo && trade.recharge_units === recharge.units
+    : trade.purpose === 'PAY';
+  if (!extra && !sameTarget) fail(errors.contextInconsistent, `out_trade_no ${trade.out_trade_no} already names a ${trade.purpose === 'RECHARGE' ? 'recharge of another account or amount' : 'trade that is not a recharge'}`);
   return { trade, channel, attempt: extra };
 }
 
@@ -123,8 +136,8 @@ async function findOrCreate(context: Context, app: GatewayAppRow, input: PayInpu
  * When the answer is not final, a compensation query is scheduled; if the process dies before that,
  * the periodic sweep finds the attempt still processing and queries it.
  */
-export async function payTrade(context: Context, app: GatewayAppRow, input: PayInput, commonNotifyUrl: string | null): Promise<PayOutcome> {
-  const found = await findOrCreate(context, app, input, commonNotifyUrl);
+export async function payTrade(context: Context, app: GatewayAppRow, input: PayInput, commonNotifyUrl: string | null, recharge?: RechargeTarget): Promise<PayOutcome> {
+  const found = await findOrCreate(context, app, input, commonNotifyUrl, recharge);
   const { trade, channel } = found;
 
   let attempt = found.attempt;

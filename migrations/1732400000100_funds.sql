@@ -51,6 +51,8 @@ create table withdrawals (
   payee_identity_masked text not null,
   payee_name text,
   remark text,
+  -- where withdraw_status_sync goes: the request's notify_url, else the app's
+  notify_url text,
   channel text not null,
   status text not null check (status in ('PROCESSING', 'SUCCESS', 'FAILED')),
   channel_ref text,

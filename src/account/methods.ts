@@ -179,8 +179,9 @@ export const accountMethods: GatewayMethod[] = [
     payee_name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     remark: Type.Optional(Type.String({ maxLength: 256 })),
     channel: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'default sandbox' })),
+    notify_url: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^https?://' })),
   }), async (context, call, biz) => {
-    const withdrawal = await withdraw(context, call.app, biz);
+    const withdrawal = await withdraw(context, call.app, biz, call.notifyUrl);
     return withdrawalFields(context, context.pool, withdrawal);
   }),
 

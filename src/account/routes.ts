@@ -16,6 +16,7 @@ import type { UserRow } from './repository.js';
 import { formatUnits } from './units.js';
 import { withBalances, type UserAccount } from './users.js';
 
+const isoInstant = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?(Z|[+-]\\d{2}:\\d{2})$';
 const Status = Type.Union([Type.Literal('NORMAL'), Type.Literal('FROZEN'), Type.Literal('BLACKLISTED')]);
 const Reason = Type.String({ minLength: 1, maxLength: 256 });
 const IdType = Type.Union(['ID_CARD', 'PASSPORT', 'HK_MACAO_PERMIT', 'TAIWAN_PERMIT', 'BUSINESS_LICENSE'].map((value) => Type.Literal(value)));
@@ -104,7 +105,8 @@ export async function accountAdminRoutes(fastify: FastifyInstance, options: { co
     schema: {
       params: accountParams,
       querystring: Type.Object({
-        from: Type.Optional(Type.String({ format: 'date-time' })), to: Type.Optional(Type.String({ format: 'date-time' })),
+        from: Type.Optional(Type.String({ pattern: isoInstant, description: 'ISO 8601 instant, inclusive' })),
+        to: Type.Optional(Type.String({ pattern: isoInstant, description: 'ISO 8601 instant, exclusive' })),
         kind: Type.Optional(Type.String({ maxLength: 64 })), direction: Type.Optional(Type.Union([Type.Literal('IN'), Type.Literal('OUT')])),
         part: Type.Optional(Type.Union([Type.Literal('AVAILABLE'), Type.Literal('FROZEN')], { default: 'AVAILABLE' })),
         ...Paging.properties,

@@ -38,6 +38,7 @@ export interface WithdrawalRow {
   payee_identity_masked: string;
   payee_name: string | null;
   remark: string | null;
+  notify_url: string | null;
   channel: string;
   status: 'PROCESSING' | 'SUCCESS' | 'FAILED';
   channel_ref: string | null;
@@ -61,6 +62,7 @@ export interface WithdrawInput {
   payee_name?: string | undefined;
   remark?: string | undefined;
   channel?: string | undefined;
+  notify_url?: string | undefined;
 }
 
 export const withdrawJobKey = (withdrawNo: string) => `fund.withdraw.query:${withdrawNo}`;
@@ -105,7 +107,7 @@ async function withdrawnToday(client: Queryable, accountNo: string, businessDate
 }
 
 /** tongbao.fund.withdraw. Idempotent on out_biz_no: a repeat answers with the withdrawal as it stands. */
-export async function withdraw(context: Context, app: GatewayAppRow, input: WithdrawInput): Promise<WithdrawalRow> {
+export async function withdraw(context: Context, app: GatewayAppRow, input: WithdrawInput, commonNotifyUrl: string | null): Promise<WithdrawalRow> {
   const currency = input.currency ?? 'CNY';
   if (!isSupportedCurrency(currency)) fail(errors.currencyNotSupported, `currency ${currency} is not supported`);
   const channel = payoutChannel(context, input.channel ?? 'sandbox', currency);
@@ -128,12 +130,12 @@ export async function withdraw(context: Context, app: GatewayAppRow, input: With
     }
     const { rows } = await client.query<WithdrawalRow>(
       `insert into withdrawals (withdraw_no, app_id, out_biz_no, user_id, account_no, currency, amount_minor, payee_type, payee_identity_masked,
-                                payee_name, remark, channel, status, business_date)
-       values ('W' || next_business_no(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'PROCESSING', $12)
+                                payee_name, remark, channel, status, business_date, notify_url)
+       values ('W' || next_business_no(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'PROCESSING', $12, $13)
        on conflict (app_id, out_biz_no) do nothing
        returning *, to_char(business_date, 'YYYY-MM-DD') as business_date`,
       [app.app_id, input.out_biz_no, user.user_id, account.accountNo, currency, amountMinor, input.payee_type, maskPayee(input.payee_identity),
-        input.payee_name ?? null, input.remark ?? null, channel.name, businessDate],
+        input.payee_name ?? null, input.remark ?? null, channel.name, businessDate, input.notify_url ?? commonNotifyUrl ?? app.notify_url],
     );
     const withdrawal = rows[0];
     if (!withdrawal) return undefined;
@@ -234,9 +236,8 @@ export async function withdrawalFields(context: Context, client: Queryable, with
 }
 
 async function notifyWithdrawal(context: Context, client: Queryable, withdrawal: WithdrawalRow): Promise<void> {
-  const { rows } = await client.query<{ notify_url: string | null }>('select notify_url from apps where app_id = $1', [withdrawal.app_id]);
   await enqueueNotification(client, {
-    appId: withdrawal.app_id, notifyType: 'withdraw_status_sync', tradeNo: null, refundNo: null, url: rows[0]?.notify_url ?? null,
+    appId: withdrawal.app_id, notifyType: 'withdraw_status_sync', tradeNo: null, refundNo: null, url: withdrawal.notify_url,
     fields: await withdrawalFields(context, client, withdrawal),
   });
 }

@@ -108,6 +108,21 @@ export const errors = {
   preauthCurrencyMismatch: define('40004', 'AUTH.CURRENCY_MISMATCH', 'the currency differs from the pre-authorization currency', 422),
   preauthOperationFailed: define('40004', 'AUTH.OPERATION_FAILED', 'the channel declined the operation; nothing changed', 422),
 
+  // Users and their accounts (tongbao.user.*, tongbao.fund.*, tongbao.account.*).
+  userNotExist: define('40004', 'ACCOUNT.USER_NOT_EXIST', 'the user does not exist', 404),
+  accountNotExist: define('40004', 'ACCOUNT.NOT_EXIST', 'the account does not exist', 404),
+  balanceNotEnough: define('40004', 'ACCOUNT.BALANCE_NOT_ENOUGH', 'the available balance is not enough', 422),
+  creditLimitExceeded: define('40004', 'ACCOUNT.CREDIT_LIMIT_EXCEEDED', 'the amount is above what remains of the credit limit', 422),
+  accountFrozen: define('40004', 'ACCOUNT.FROZEN', 'the account is frozen: no money may leave it', 409),
+  accountBlacklisted: define('40004', 'ACCOUNT.BLACKLISTED', 'the account is blacklisted: no money may move in or out', 409),
+  realNameRequired: define('40004', 'ACCOUNT.REAL_NAME_REQUIRED', 'verified real-name information is required first', 409),
+  withdrawDailyLimitExceeded: define('40004', 'ACCOUNT.DAILY_LIMIT_EXCEEDED', 'the amount is above what remains of the daily withdrawal limit', 422),
+  transferToSelf: define('40004', 'ACCOUNT.TRANSFER_TO_SELF', 'payer and payee are the same account', 422),
+  accountCurrencyMismatch: define('40004', 'ACCOUNT.CURRENCY_MISMATCH', 'the currency differs from the account currency', 422),
+  coinUnitNotExist: define('40004', 'ACCOUNT.COIN_UNIT_NOT_EXIST', 'the app has no such coin unit', 404),
+  fundOrderConflict: define('40004', 'ACCOUNT.ORDER_CONFLICT', 'out_biz_no was already used with different parameters', 409),
+  fundOrderNotExist: define('40004', 'ACCOUNT.ORDER_NOT_EXIST', 'no order has this out_biz_no', 404),
+
   systemError: define('20000', 'ACQ.SYSTEM_ERROR', 'the system is busy; query the trade or retry later', 503),
   unknownError: define('20000', 'isp.unknown-error', 'an unexpected error occurred; it has been logged', 500),
 

@@ -99,8 +99,8 @@ describe('one channel of three stops answering', () => {
     expect(routedDuring.slice(0, 3).map((run) => run.code)).toEqual(['20000', '20000', '20000']);
     expect(routedDuring.slice(3).map((run) => [run.code, run.channel])).toEqual(Array(5).fill(['10000', 'stripe-b']));
     expect(await health('stripe')).toMatchObject({ state: 'open' });
-    const [{ count }] = await t.query<{ count: string }>("select count(*)::text as count from pay_attempts where channel = 'stripe' and created_at > now() - interval '1 minute' and status = 'PROCESSING'");
-    expect(count).toBe('3');
+    const [stuck] = await t.query<{ count: string }>("select count(*)::text as count from pay_attempts where channel = 'stripe' and created_at > now() - interval '1 minute' and status = 'PROCESSING'");
+    expect(stuck!.count).toBe('3');
     const ranking = await t.sdk().exec('tongbao.trade.channels.query', { bizContent: { total_amount: '20.00', currency: 'USD' } }, { validateSign: true });
     expect(ranking.channels.find((row: { channel: string }) => row.channel === 'stripe')).toMatchObject({ eligible: false, reasons: [expect.stringMatching(/out of service/)] });
 

@@ -16,6 +16,10 @@ export interface JobPayloads {
   'preauth.expire': { auth_no: string };
   /** Periodic (cron, every minute): expires overdue holds and re-queries operations nobody is waiting for. */
   'preauth.sweep': Record<string, unknown>;
+  /** Asks the channel about a withdrawal's payout until it is final. */
+  'fund.withdraw.query': { withdraw_no: string };
+  /** Periodic (cron, every minute): re-queries withdrawals nobody is querying. */
+  'fund.sweep': Record<string, unknown>;
 }
 
 export type JobName = keyof JobPayloads;
@@ -24,7 +28,7 @@ export type JobName = keyof JobPayloads;
  * The periodic safety nets, run every minute by graphile-worker's cron and at once after a test clock
  * moves: each finds records whose deadline passed or whose follow-up job was lost, and schedules their jobs.
  */
-export const sweepJobs = ['trade.sweep', 'preauth.sweep'] as const satisfies readonly JobName[];
+export const sweepJobs = ['trade.sweep', 'preauth.sweep', 'fund.sweep'] as const satisfies readonly JobName[];
 export type JobHandler<K extends JobName> = (payload: JobPayloads[K]) => Promise<void>;
 export type JobHandlers = { [K in JobName]: JobHandler<K> };
 

@@ -1,10 +1,11 @@
 import { randomInt } from 'node:crypto';
 import type { Queryable } from '../db/pool.js';
+import { errors, fail, type ErrorDefinition } from '../errors.js';
 import type { AccountSpec, NormalSide } from './accounts.js';
 import * as repository from './repository.js';
 
 export * from './accounts.js';
-export { accountBalance } from './repository.js';
+export { accountBalance, lockBalances, setAccountStatus, type AccountRow, type LockedBalance } from './repository.js';
 
 export interface Entry {
   readonly account: AccountSpec;
@@ -19,6 +20,12 @@ export interface Posting {
   readonly currency: string;
   readonly description?: string;
   readonly entries: readonly Entry[];
+  /**
+   * True for a posting that finishes an operation accepted while the accounts allowed it, such as a failed
+   * withdrawal's hold going back to the user: account status (FROZEN, BLACKLISTED) does not stop it. Minimum
+   * balances still apply.
+   */
+  readonly completion?: boolean;
 }
 
 /**
@@ -47,6 +54,26 @@ export interface Ledger {
    * Hot accounts are spread over shards chosen at random, so concurrent postings rarely share a row lock.
    */
   post(client: Queryable, posting: Posting): Promise<boolean>;
+  /** The account's row (created with its balance shards if missing, inside the caller's transaction). */
+  account(client: Queryable, spec: AccountSpec): Promise<repository.AccountRow>;
+}
+
+/**
+ * What post_journal raises when a posting would break an account's rule, by SQLSTATE, and the business
+ * error it becomes: the transaction rolls back and the caller answers with a precise code. A credit
+ * account's available balance is what remains of its limit, so going below zero there is over the limit.
+ */
+const accountRuleErrors: Record<string, (kind: string) => ErrorDefinition> = {
+  TB001: (kind) => (kind.startsWith('USER_CREDIT') ? errors.creditLimitExceeded : errors.balanceNotEnough),
+  TB002: () => errors.accountFrozen,
+  TB003: () => errors.accountBlacklisted,
+};
+
+function mapAccountRuleError(error: unknown): never {
+  const pgError = error as { code?: string; detail?: string; message?: string };
+  const definition = pgError.code === undefined ? undefined : accountRuleErrors[pgError.code];
+  if (!definition) throw error;
+  fail(definition(pgError.detail ?? ''), pgError.message);
 }
 
 export function createLedger(): Ledger {
@@ -78,9 +105,11 @@ export function createLedger(): Ledger {
         client,
         { kind: posting.kind, reference: posting.reference, currency: posting.currency, description: posting.description ?? null },
         { accountIds, sides: posting.entries.map((entry) => entry.side), amounts: posting.entries.map((entry) => entry.amountMinor), shards },
-      );
+        posting.completion ?? false,
+      ).catch(mapAccountRuleError);
       return transactionId !== null;
     },
+    account: resolveAccount,
   };
 }
 

@@ -27,8 +27,8 @@ export async function ensureAccount(client: Queryable, spec: AccountSpec): Promi
 async function insertOrFindAccount(client: Queryable, spec: AccountSpec): Promise<AccountRow | undefined> {
   const { rows } = await client.query<AccountRow>(
     `with inserted as (
-       insert into ledger_accounts (code, kind, owner_type, owner_id, currency, normal_side, shard_count)
-       values ($1, $2, $3, $4, $5, $6, $7)
+       insert into ledger_accounts (code, kind, owner_type, owner_id, currency, normal_side, shard_count, min_balance_minor)
+       values ($1, $2, $3, $4, $5, $6, $7, $8)
        on conflict (code) do nothing
        returning account_id, code, currency, shard_count
      ), shards as (
@@ -38,7 +38,7 @@ async function insertOrFindAccount(client: Queryable, spec: AccountSpec): Promis
      select account_id, code, currency, shard_count, true as inserted from inserted
      union all
      select account_id, code, currency, shard_count, false as inserted from ledger_accounts where code = $1`,
-    [spec.code, spec.kind, spec.ownerType, spec.ownerId, spec.currency, spec.normalSide, spec.shardCount],
+    [spec.code, spec.kind, spec.ownerType, spec.ownerId, spec.currency, spec.normalSide, spec.shardCount, spec.minBalanceMinor ?? null],
   );
   return rows[0];
 }
@@ -47,10 +47,11 @@ export async function postJournal(
   client: Queryable,
   header: { kind: string; reference: string; currency: string; description: string | null },
   entries: { accountIds: bigint[]; sides: string[]; amounts: bigint[]; shards: number[] },
+  completion: boolean,
 ): Promise<bigint | null> {
   const { rows } = await client.query<{ transaction_id: bigint | null }>(
-    'select post_journal($1, $2, $3, $4, $5::bigint[], $6::text[], $7::bigint[], $8::int[]) as transaction_id',
-    [header.kind, header.reference, header.currency, header.description, entries.accountIds, entries.sides, entries.amounts, entries.shards],
+    'select post_journal($1, $2, $3, $4, $5::bigint[], $6::text[], $7::bigint[], $8::int[], $9) as transaction_id',
+    [header.kind, header.reference, header.currency, header.description, entries.accountIds, entries.sides, entries.amounts, entries.shards, completion],
   );
   return rows[0]!.transaction_id;
 }
@@ -114,4 +115,34 @@ export async function countAccountsAndTransactions(client: Queryable): Promise<{
     'select (select count(*) from ledger_accounts) as accounts, (select count(*) from journal_transactions) as transactions',
   );
   return rows[0]!;
+}
+
+export interface LockedBalance {
+  account_id: bigint;
+  balance_minor: bigint;
+  status: 'NORMAL' | 'FROZEN' | 'BLACKLISTED';
+}
+
+/**
+ * Locks every balance row of these accounts, in (account_id, shard) order like post_journal, and returns
+ * each account's balance and status. A check made under this lock holds until the caller commits.
+ */
+export async function lockBalances(client: Queryable, accountIds: readonly bigint[]): Promise<Map<bigint, LockedBalance>> {
+  const { rows } = await client.query<{ account_id: bigint; balance_minor: bigint; status: LockedBalance['status'] }>(
+    `select b.account_id, b.balance_minor, a.status from ledger_balances b join ledger_accounts a using (account_id)
+     where b.account_id = any($1::bigint[]) order by b.account_id, b.shard for update of b`,
+    [accountIds],
+  );
+  const balances = new Map<bigint, LockedBalance>();
+  for (const row of rows) {
+    const seen = balances.get(row.account_id);
+    balances.set(row.account_id, { account_id: row.account_id, status: row.status, balance_minor: (seen?.balance_minor ?? 0n) + row.balance_minor });
+  }
+  return balances;
+}
+
+/** Sets an account's status (NORMAL, FROZEN, BLACKLISTED), which post_journal enforces; returns false for an unknown account. */
+export async function setAccountStatus(client: Queryable, accountId: bigint, status: LockedBalance['status']): Promise<boolean> {
+  const { rowCount } = await client.query('update ledger_accounts set status = $2 where account_id = $1', [accountId, status]);
+  return rowCount === 1;
 }

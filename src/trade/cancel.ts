@@ -36,6 +36,7 @@ export function cancelDeadline(context: Context, trade: TradeRow): Date {
 export async function cancelTrade(context: Context, trade: TradeRow): Promise<CancelOutcome> {
   const earlier = await repository.findRefund(context.pool, trade.trade_no, cancelRequestNo);
   if (earlier) return { action: 'refund', trade: (await repository.findTradeByNo(context.pool, trade.trade_no))!, refund: earlier };
+  if (trade.purpose === 'RECHARGE' && trade.status !== 'WAIT_BUYER_PAY') fail(errors.cancelNotAllowed, `trade ${trade.trade_no} is a recharge; a paid recharge stays in the account`);
   if (trade.status === 'TRADE_CLOSED') {
     if (trade.paid_at !== null) fail(errors.cancelNotAllowed, `trade ${trade.trade_no} was refunded in full and is closed`);
     return { action: 'close', trade };

@@ -1,4 +1,4 @@
-export { tradeMethods } from './methods.js';
+export { payAnswer, tradeMethods } from './methods.js';
 export { tradeJobHandlers } from './jobs.js';
 export { channelCallbackRoutes, type OperationCallbackHandler } from './callbacks.js';
 export { listAttempts, listRefunds, findTradeByNo, type TradeRow } from './repository.js';
@@ -12,6 +12,6 @@ export {
   type CapturedPayment,
 } from './captured.js';
 export { tradeAmount, tradeCurrency } from './create.js';
-export { channelNotifyUrl } from './pay.js';
+export { channelNotifyUrl, payTrade, type RechargeTarget } from './pay.js';
 export { compact, createPresenter, type Presenter } from './present.js';
 export { insertDiscrepancy } from './repository.js';

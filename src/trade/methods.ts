@@ -58,7 +58,7 @@ const payerFields = {
 };
 
 /** The answer of a pay call: declines and unknown results as errors, a pending one with the payer's next step. */
-function payAnswer(context: Context, outcome: PayOutcome): Record<string, unknown> {
+export function payAnswer(context: Context, outcome: PayOutcome): Record<string, unknown> {
   const result = outcome.result;
   if (result?.status === 'FAILED') {
     if (result.code === 'CHANNEL_UNAVAILABLE') fail(errors.channelUnavailable, `${result.message}; nothing was charged and the trade can be paid again`);

@@ -4,6 +4,7 @@ import { addSeconds, now } from '../clock.js';
 import { withTransaction, type Client } from '../db/pool.js';
 import { recordEvent, recordEvents } from '../events/index.js';
 import { enqueue } from '../jobs/index.js';
+import { notifyRecharge, postRecharge } from '../account/index.js';
 import { channelClearing, platformSuspense } from '../ledger/index.js';
 import { findApp, findMerchant } from '../merchant/index.js';
 import { enqueueNotification } from '../notify/index.js';
@@ -91,6 +92,12 @@ async function recordSuccess(context: Context, client: Client, attempt: AttemptR
     { aggregateType: 'pay_attempt', aggregateId: attempt.attempt_no, eventType: 'pay_attempt.succeeded', payload: { trade_no: attempt.trade_no, channel_trade_no: channelTradeNo } },
     { aggregateType: 'trade', aggregateId: paid.trade_no, eventType: 'trade.paid', payload: { attempt_no: attempt.attempt_no, channel: attempt.channel, amount_minor: attempt.amount_minor } },
   ]);
+  if (paid.purpose === 'RECHARGE') {
+    // A recharge differs only here: the money goes to the user's account, and the app hears of it as a recharge.
+    await notifyRecharge(client, paid, await notifyUrlOf(client, paid), tradeFields(createPresenter(context.config.TONGBAO_TIMEZONE), paid));
+    await postRecharge(context, client, paid, attempt);
+    return paid;
+  }
   const trade = paid.trade_type === 'ESCROW' ? await scheduleEscrowSettlement(context, client, paid) : paid;
   await notifyTrade(context, client, trade);
   const splits = trade.royalty_amount_minor > 0n ? await escrowRepository.listSplits(client, trade.trade_no, null) : [];

@@ -30,6 +30,13 @@ export interface PayInput extends Partial<CreateTradeInput>, PayerInput {
   preferred_channel?: string | undefined;
 }
 
+/** A recharge (充值): the trade tops up a user account instead of paying the merchant. */
+export interface RechargeTarget {
+  readonly accountNo: string;
+  /** What the account receives: minor units of money (WALLET) or coins (COIN). */
+  readonly units: bigint;
+}
+
 export interface PayOutcome {
   trade: TradeRow;
   attempt: AttemptRow | null;
@@ -152,14 +159,24 @@ async function startAttempt(context: Context, trade: TradeRow, choice: RoutedCha
 }
 
 /** The trade and its new attempt through `choice`; null attempt when the trade needs none (already paid). */
-async function beginAttempt(context: Context, app: GatewayAppRow, input: PayInput, commonNotifyUrl: string | null, target: PayTarget, choice: RoutedChannel): Promise<{ trade: TradeRow; attempt: AttemptRow | null }> {
+async function beginAttempt(
+  context: Context, app: GatewayAppRow, input: PayInput, commonNotifyUrl: string | null, target: PayTarget, choice: RoutedChannel, recharge: RechargeTarget | undefined,
+): Promise<{ trade: TradeRow; attempt: AttemptRow | null }> {
   let trade = target.existing;
   if (trade === null) {
     // createTrade returns the existing trade when the parameters agree and refuses when they differ; a new
     // trade gets its first attempt in the same transaction.
-    const created = await createTrade(context, app, requireCreateFields(input), commonNotifyUrl, (client, fresh) => insertAttempt(context, client, fresh, choice));
+    const created = await createTrade(context, app, requireCreateFields(input), commonNotifyUrl, async (client, fresh) => {
+      const marked = recharge ? await repository.setRechargeTarget(client, fresh.trade_no, recharge.accountNo, recharge.units) : fresh;
+      return insertAttempt(context, client, marked, choice);
+    });
     if (created.extra) return { trade: created.trade, attempt: created.extra };
     trade = created.trade;
+    // An order number names one thing: a recharge is never paid as an ordinary trade, nor the reverse.
+    const sameTarget = recharge
+      ? trade.purpose === 'RECHARGE' && trade.recharge_account_no === recharge.accountNo && trade.recharge_units === recharge.units
+      : trade.purpose === 'PAY';
+    if (!sameTarget) fail(errors.contextInconsistent, `out_trade_no ${trade.out_trade_no} already names a ${trade.purpose === 'RECHARGE' ? 'recharge of another account or amount' : 'trade that is not a recharge'}`);
   }
   if (trade.status === 'TRADE_SUCCESS' || trade.status === 'TRADE_FINISHED') return { trade, attempt: null };
   if (trade.status === 'TRADE_CLOSED') fail(errors.tradeHasClose, `trade ${trade.trade_no} is closed`);
@@ -219,14 +236,14 @@ function safeToFailOver(outcome: PayOutcome): boolean {
  * Without a named channel the router chooses; when that channel refuses without charging (its breaker opened
  * or its bulkhead is full since the ranking), the payment fails over to the next one as a new attempt.
  */
-export async function payTrade(context: Context, app: GatewayAppRow, input: PayInput, commonNotifyUrl: string | null): Promise<PayOutcome> {
+export async function payTrade(context: Context, app: GatewayAppRow, input: PayInput, commonNotifyUrl: string | null, recharge?: RechargeTarget): Promise<PayOutcome> {
   const target = await payTarget(context, app, input);
   if (target.existing?.status === 'TRADE_CLOSED') fail(errors.tradeHasClose, `trade ${target.existing.trade_no} is closed`);
   if (target.existing && target.existing.status !== 'WAIT_BUYER_PAY') return { trade: target.existing, attempt: null, result: null };
   const choices = await chooseChannels(context, app, target.request, input.channel);
   let outcome: PayOutcome | undefined;
   for (const choice of choices) {
-    const { trade, attempt } = await beginAttempt(context, app, input, commonNotifyUrl, outcome ? { ...target, existing: outcome.trade } : target, choice);
+    const { trade, attempt } = await beginAttempt(context, app, input, commonNotifyUrl, outcome ? { ...target, existing: outcome.trade } : target, choice, recharge);
     if (!attempt) return { trade, attempt: null, result: null };
     outcome = await sendAttempt(context, trade, attempt, choice.channel, input);
     if (input.channel !== undefined || !safeToFailOver(outcome)) return outcome;

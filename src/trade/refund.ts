@@ -91,6 +91,8 @@ export async function refundTrade(context: Context, trade: TradeRow, input: Refu
   const existing = await repository.findRefund(context.pool, trade.trade_no, input.out_request_no);
   if (existing) return { refund: sameRefund(existing, parsed.amountMinor, trade), trade };
   if (trade.status !== 'TRADE_SUCCESS') fail(errors.tradeNotAllowRefund, `trade ${trade.trade_no} is ${trade.status} and cannot be refunded`);
+  // The recharged money is the user's to spend or withdraw; giving it back by the card would let it leave twice.
+  if (trade.purpose === 'RECHARGE') fail(errors.tradeNotAllowRefund, `trade ${trade.trade_no} is a recharge; its money is withdrawn from the account, not refunded`);
   checkRefundWindow(context, trade);
 
   let refund: RefundRow;

@@ -44,6 +44,10 @@ export interface TradeRow {
   paid_at: Date | null;
   /** Refunds are accepted until then (set at payment from the merchant's refund window). */
   refund_deadline: Date | null;
+  /** PAY: an ordinary trade; RECHARGE: a top-up of recharge_account_no by recharge_units (money or coins). */
+  purpose: 'PAY' | 'RECHARGE';
+  recharge_account_no: string | null;
+  recharge_units: bigint | null;
   closed_at: Date | null;
   close_reason: string | null;
   created_at: Date;
@@ -118,6 +122,15 @@ export async function insertTrade(client: Queryable, trade: NewTrade): Promise<T
       trade.royaltyAmountMinor, trade.subject, trade.body, trade.notifyUrl, trade.passbackParams, trade.expiresAt],
   );
   return rows[0];
+}
+
+/** Makes a trade just inserted in this transaction a recharge of the account. */
+export async function setRechargeTarget(client: Queryable, tradeNo: string, accountNo: string, units: bigint): Promise<TradeRow> {
+  const { rows } = await client.query<TradeRow>(
+    "update trades set purpose = 'RECHARGE', recharge_account_no = $2, recharge_units = $3 where trade_no = $1 returning *",
+    [tradeNo, accountNo, units],
+  );
+  return rows[0]!;
 }
 
 export interface TradeLookup {

@@ -17,6 +17,7 @@ import type {
   ChannelCapabilities,
   ChannelCloseResult,
   ChannelOperationResult,
+  ChannelPayouts,
   ChannelPreauth,
   InboundChannelRequest,
   NotificationVerification,
@@ -51,6 +52,7 @@ import {
   type BankAnswer,
   type HeaderBag,
 } from './protocol.js';
+import { payoutPath, payoutQueryResultFromAnswer, payoutRequestBody, payoutResultFromAnswer } from './payout-protocol.js';
 import { NonceWindow } from './replay.js';
 
 export interface SandboxAdapterConfig {
@@ -81,7 +83,7 @@ export const sandboxCapabilities: ChannelCapabilities = {
   close: true,
   cancel: false,
   preauth: true,
-  payout: false,
+  payout: true,
   statement: true,
   escrow: true,
   maxAmountMinor: null,
@@ -181,6 +183,20 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
     },
   };
 
+  const payouts: ChannelPayouts = {
+    async payout(request) {
+      if (!sandboxCapabilities.currencies.includes(request.currency)) {
+        return { status: 'FAILED', code: 'CURRENCY_NOT_SUPPORTED', message: `the sandbox channel does not take ${request.currency}` };
+      }
+      const result = await call('POST', payoutPath, payoutRequestBody(request));
+      return result.ok ? payoutResultFromAnswer(result.answer, request) : { status: 'UNKNOWN', reason: result.reason };
+    },
+    async query(payoutNo) {
+      const result = await call('GET', `${payoutPath}/${encodeURIComponent(payoutNo)}`);
+      return result.ok ? payoutQueryResultFromAnswer(result.answer, payoutNo) : { status: 'UNKNOWN', reason: result.reason };
+    },
+  };
+
   return {
     name: 'sandbox',
     capabilities: sandboxCapabilities,
@@ -211,6 +227,8 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
     close,
 
     preauth,
+
+    payouts,
 
     dispose: () => agent.close(),
 

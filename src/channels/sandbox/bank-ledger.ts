@@ -17,6 +17,8 @@ import {
   type Stored,
   type StoredAuth,
 } from './bank-records.js';
+import { newPayout, samePayoutRequest, settlePayout, type PayoutRecord } from './bank-payouts.js';
+import type { PayoutRequestBody } from './payout-protocol.js';
 import { newOperation, sameRequest, settleOperation, type HoldState, type PreauthChange, type PreauthRequest } from './bank-preauth.js';
 import { Journal } from './journal.js';
 import { statementDateOf, statementHeader, type PaymentRequestBody, type RefundRequestBody } from './protocol.js';
@@ -30,6 +32,7 @@ export interface JournalEntry {
   closedUnpaid?: ReadonlyArray<{ mchId: string; outTradeNo: string }> | undefined;
   preauthAuths?: StoredAuth[] | undefined;
   preauthOperations?: Stored<PreauthOperationRecord>[] | undefined;
+  payouts?: Stored<PayoutRecord>[] | undefined;
 }
 
 interface Change {
@@ -38,6 +41,7 @@ interface Change {
   readonly closedUnpaid?: ReadonlyArray<{ mchId: string; outTradeNo: string }> | undefined;
   readonly preauthAuths?: readonly PreauthAuthRecord[] | undefined;
   readonly preauthOperations?: readonly PreauthOperationRecord[] | undefined;
+  readonly payouts?: readonly PayoutRecord[] | undefined;
 }
 
 export type Settlement =
@@ -51,6 +55,8 @@ export type CreatePaymentOutcome =
 
 export type CreateRefundOutcome = { readonly kind: 'created' | 'existing'; readonly refund: RefundRecord } | { readonly kind: 'conflict' | 'full' };
 
+export type CreatePayoutOutcome = { readonly kind: 'created' | 'existing'; readonly payout: PayoutRecord } | { readonly kind: 'conflict' | 'full' };
+
 export type CreatePreauthOutcome = { readonly kind: 'created' | 'existing'; readonly operation: PreauthOperationRecord } | { readonly kind: 'conflict' | 'full' };
 
 interface MerchantBook {
@@ -61,6 +67,7 @@ interface MerchantBook {
   /** Holds by the bank's auth_no, operations by Tongbao's out_operation_no. */
   readonly auths: Map<string, PreauthAuthRecord>;
   readonly preauthOperations: Map<string, PreauthOperationRecord>;
+  readonly payouts: Map<string, PayoutRecord>;
 }
 
 export interface BankLedgerOptions {
@@ -89,6 +96,7 @@ export class BankLedger {
         closedUnpaid: entry.closedUnpaid,
         preauthAuths: entry.preauthAuths?.map(loadAuth),
         preauthOperations: entry.preauthOperations?.map(loadAmount<PreauthOperationRecord>),
+        payouts: entry.payouts?.map(loadAmount<PayoutRecord>),
       });
     }
     return ledger;
@@ -253,6 +261,28 @@ export class BankLedger {
     return settled.operation;
   }
 
+  /** Records a payout, or returns the one already recorded under its out_payout_no when the request is the same. */
+  createPayout(mchId: string, body: PayoutRequestBody, scenario: PaymentScenario, nowMs: number): CreatePayoutOutcome {
+    const existing = this.findPayout(mchId, body.out_payout_no, nowMs);
+    if (existing) return samePayoutRequest(existing, body) ? { kind: 'existing', payout: existing } : { kind: 'conflict' };
+    if (this.recordCount >= this.options.maxRecords) return { kind: 'full' };
+    const payout = newPayout({
+      mchId, nowMs, bankPayoutNo: `sbo_${randomBytes(8).toString('hex')}`, pending: (outcome) => this.pendingOutcome(outcome, false, nowMs),
+    }, body, scenario);
+    this.commit({ payouts: [payout] });
+    return { kind: 'created', payout };
+  }
+
+  /** The payout, with any delayed outcome that is due applied first (payouts settle on read: no callbacks). */
+  findPayout(mchId: string, outPayoutNo: string, nowMs: number): PayoutRecord | null {
+    const payout = this.book(mchId).payouts.get(outPayoutNo);
+    if (!payout) return null;
+    const settled = settlePayout(payout, nowMs);
+    if (!settled) return payout;
+    this.commit({ payouts: [settled] });
+    return settled;
+  }
+
   /** Applies a delayed outcome now; the simulator's timers call this when `settleAt` arrives. */
   settle(kind: Settlement['kind'], mchId: string, outNo: string, nowMs: number): void {
     if (kind === 'payment') this.findPayment(mchId, outNo, nowMs);
@@ -359,6 +389,7 @@ export class BankLedger {
       closedUnpaid: change.closedUnpaid,
       preauthAuths: change.preauthAuths?.map(storeAuth),
       preauthOperations: change.preauthOperations?.map(storeAmount),
+      payouts: change.payouts?.map(storeAmount),
     });
     this.apply(change);
   }
@@ -392,12 +423,21 @@ export class BankLedger {
       if (!book.preauthOperations.has(operation.outOperationNo)) this.recordCount += 1;
       book.preauthOperations.set(operation.outOperationNo, operation);
     }
+    this.applyPayouts(change.payouts ?? []);
+  }
+
+  private applyPayouts(payouts: readonly PayoutRecord[]): void {
+    for (const payout of payouts) {
+      const book = this.book(payout.mchId);
+      if (!book.payouts.has(payout.outPayoutNo)) this.recordCount += 1;
+      book.payouts.set(payout.outPayoutNo, payout);
+    }
   }
 
   private book(mchId: string): MerchantBook {
     let book = this.books.get(mchId);
     if (!book) {
-      book = { payments: new Map(), refunds: new Map(), refundNosByTrade: new Map(), closedUnpaid: new Set(), auths: new Map(), preauthOperations: new Map() };
+      book = { payments: new Map(), refunds: new Map(), refundNosByTrade: new Map(), closedUnpaid: new Set(), auths: new Map(), preauthOperations: new Map(), payouts: new Map() };
       this.books.set(mchId, book);
     }
     return book;

@@ -232,6 +232,7 @@ export const bankErrors = {
   DUPLICATE_OUT_TRADE_NO: { httpStatus: 409, hadNoEffect: false, message: 'out_trade_no was already used with a different amount or currency' },
   DUPLICATE_OUT_REFUND_NO: { httpStatus: 409, hadNoEffect: false, message: 'out_refund_no was already used with different parameters' },
   DUPLICATE_OUT_OPERATION_NO: { httpStatus: 409, hadNoEffect: false, message: 'out_operation_no was already used with different parameters' },
+  DUPLICATE_OUT_PAYOUT_NO: { httpStatus: 409, hadNoEffect: false, message: 'out_payout_no was already used with different parameters' },
   OUT_TRADE_NO_CLOSED: { httpStatus: 409, hadNoEffect: true, message: 'out_trade_no was closed before any payment was made' },
   INTERNAL_ERROR: { httpStatus: 500, hadNoEffect: false, message: 'the bank failed' },
   CAPACITY_EXCEEDED: { httpStatus: 503, hadNoEffect: true, message: 'the sandbox bank holds as many records as it may' },

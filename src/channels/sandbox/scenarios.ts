@@ -56,6 +56,23 @@ export const preauthMagicAmounts: readonly (MagicAmount<PaymentScenario> & { rea
   { kinds: ['UNFREEZE', 'COMPLETE_CANCEL'], amountMinor: 7003n, scenario: { kind: 'delayed', outcome: 'SUCCEEDED', callback: false }, description: 'PROCESSING, no callback; queries answer SUCCEEDED after the delay' },
 ];
 
+/**
+ * Payouts (代付/出款) behave like payments, chosen by the amount; they settle by answer or query only, never by
+ * callback, so the delayed ones are query-only.
+ */
+export const payoutMagicAmounts: readonly MagicAmount<PaymentScenario>[] = [
+  { amountMinor: 4004n, scenario: { kind: 'decline', code: 'PAYEE_ACCOUNT_INVALID', message: "the payee's account does not exist or cannot receive" }, description: 'FAILED PAYEE_ACCOUNT_INVALID' },
+  { amountMinor: 5003n, scenario: { kind: 'server-error' }, description: 'HTTP 500, nothing recorded (query: NOT_FOUND)' },
+  { amountMinor: 5004n, scenario: { kind: 'hang', charged: false }, description: 'never answers, nothing paid (query: FAILED TIMEOUT)' },
+  { amountMinor: 5005n, scenario: { kind: 'hang', charged: true }, description: 'never answers, but paid (query: SUCCEEDED)' },
+  { amountMinor: 6002n, scenario: { kind: 'delayed', outcome: 'FAILED', callback: false }, description: "PROCESSING; queries answer FAILED PAYEE_BANK_REJECTED after the delay" },
+  { amountMinor: 6003n, scenario: { kind: 'delayed', outcome: 'SUCCEEDED', callback: false }, description: 'PROCESSING; queries answer SUCCEEDED after the delay' },
+];
+
+export function payoutScenario(amountMinor: bigint): PaymentScenario {
+  return payoutMagicAmounts.find((magic) => magic.amountMinor === amountMinor)?.scenario ?? { kind: 'succeed' };
+}
+
 /** Why a delayed payment fails (amount 6002). */
 export const delayedFailure = { code: 'AUTHENTICATION_FAILED', message: 'the payer did not complete authentication' } as const;
 

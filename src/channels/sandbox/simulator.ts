@@ -20,6 +20,7 @@ import type { Logger } from 'pino';
 import { BankLedger, type Settlement } from './bank-ledger.js';
 import { paymentObject, preauthOperationObject, refundObject } from './bank-records.js';
 import { CallbackSender } from './callbacks.js';
+import { payoutRoutes } from './payout-routes.js';
 import { preauthRoutes } from './preauth-routes.js';
 import {
   bankErrors,
@@ -266,6 +267,7 @@ export async function startSandboxBank(options: SandboxBankOptions): Promise<San
   });
 
   await app.register(preauthRoutes, { ledger, merchantOf, hang, scheduleSettlement, errorBody });
+  await app.register(payoutRoutes, { ledger, merchantOf, hang, errorBody });
 
   // Fastify sends a string with a non-JSON content type as it is, so the CSV is not JSON-encoded.
   app.get('/v1/statements/:date', { schema: { params: StatementParams, response: { 200: Type.String(), ...errors } } }, async (request, reply) => {

@@ -1,0 +1,24 @@
+import { now } from '../clock.js';
+import type { Context } from '../context.js';
+import { enqueue, type JobHandlers } from '../jobs/index.js';
+import { listStaleWithdrawals, queryWithdrawal, withdrawJobKey } from './withdrawals.js';
+
+/** Bounded work per sweep; a backlog drains over successive minutes. */
+const sweepBatchSize = 500;
+
+/** The account domain's background jobs: withdrawal compensation queries and their safety net. */
+export function accountJobHandlers(context: Context): Pick<JobHandlers, 'fund.withdraw.query' | 'fund.sweep'> {
+  return {
+    async 'fund.withdraw.query'({ withdraw_no }) {
+      await queryWithdrawal(context, withdraw_no);
+    },
+
+    /** Every minute: withdrawals still processing with no query scheduled (the process died after the hold) get one. */
+    async 'fund.sweep'() {
+      const staleBefore = new Date(now().getTime() - context.config.TONGBAO_CHANNEL_TIMEOUT_MS * 2);
+      for (const withdrawNo of await listStaleWithdrawals(context.pool, staleBefore, context.config.compensationRetrySeconds.length, sweepBatchSize)) {
+        await enqueue(context.pool, 'fund.withdraw.query', { withdraw_no: withdrawNo }, { jobKey: withdrawJobKey(withdrawNo), preserveRunAt: true });
+      }
+    },
+  };
+}

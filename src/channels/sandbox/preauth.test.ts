@@ -22,7 +22,7 @@ function uniqueNo(prefix: string): string {
 function adapterFor(bank: SandboxBank): SandboxAdapter {
   return createSandboxAdapter({
     baseUrl: bank.url, mchId: credentials.mchId, merchantPrivateKeyPem: credentials.merchantPrivateKeyPem,
-    bankPublicKeyPem: credentials.bankPublicKeyPem, timeoutMs: 300,
+    bankPublicKeyPem: credentials.bankPublicKeyPem, timeoutMs: 1500, // long enough for a loaded CI machine; the hang cases wait it out
   });
 }
 

@@ -35,8 +35,8 @@ create table fund_transfers (
 create index fund_transfers_payer on fund_transfers (payer_account_no);
 create index fund_transfers_payee on fund_transfers (payee_account_no);
 
--- Withdrawals (提现/出款) of users' wallets, and, apart as seed 001 advises, of merchants' settlement
--- accounts. The amount is held (available -> frozen) in the transaction that writes the row, then paid
+-- Withdrawals (提现/出款) of users' wallets (merchants' withdrawals will get a table of their own, as seed 001
+-- advises). The amount is held (available -> frozen) in the transaction that writes the row, then paid
 -- out by the channel; success takes the held money out to the channel, failure releases it.
 create table withdrawals (
   withdraw_no text primary key,
@@ -69,28 +69,6 @@ create table withdrawals (
 create index withdrawals_account_day on withdrawals (account_no, business_date) where status <> 'FAILED';
 create index withdrawals_processing on withdrawals (updated_at) where status = 'PROCESSING';
 
-create table merchant_withdrawals (
-  withdraw_no text primary key,
-  merchant_id text not null references merchants,
-  out_request_no text not null,
-  currency text not null,
-  amount_minor bigint not null check (amount_minor > 0),
-  payee_type text not null check (payee_type in ('BANK_CARD', 'ALIPAY_ACCOUNT', 'WECHAT_OPENID')),
-  payee_identity_masked text not null,
-  payee_name text,
-  remark text,
-  channel text not null,
-  status text not null check (status in ('PROCESSING', 'SUCCESS', 'FAILED')),
-  channel_ref text,
-  failure_code text,
-  failure_message text,
-  query_count int not null default 0,
-  created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now(),
-  finished_at timestamptz,
-  unique (merchant_id, out_request_no)
-);
-create index merchant_withdrawals_processing on merchant_withdrawals (updated_at) where status = 'PROCESSING';
 
 alter table notifications drop constraint notifications_notify_type_check;
 alter table notifications add constraint notifications_notify_type_check
@@ -102,5 +80,5 @@ delete from notifications where notify_type in ('recharge_status_sync', 'withdra
 alter table notifications drop constraint notifications_notify_type_check;
 alter table notifications add constraint notifications_notify_type_check
   check (notify_type in ('trade_status_sync', 'refund_status_sync', 'preauth_status_sync', 'settle_status_sync'));
-drop table merchant_withdrawals, withdrawals, fund_transfers;
+drop table withdrawals, fund_transfers;
 alter table trades drop constraint trades_recharge_target, drop column recharge_units, drop column recharge_account_no, drop column purpose;

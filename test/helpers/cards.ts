@@ -19,3 +19,12 @@ export function withBadCheckDigit(number: string): string {
   const last = Number(number.at(-1));
   return `${number.slice(0, -1)}${(last + 1) % 10}`;
 }
+
+/** An ABC debit card (19 digits) whose number ends in `last4`, such as the sandbox's declined card 4004. */
+export function cardEnding(last4: string, prefix = '622848'): string {
+  for (let digit = 0; digit <= 9; digit += 1) {
+    const candidate = `${cardNumber(prefix, 19).slice(0, 14)}${digit}${last4}`;
+    if (luhnValid(candidate)) return candidate;
+  }
+  throw new Error('unreachable: one digit always fits');
+}

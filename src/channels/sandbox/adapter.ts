@@ -14,6 +14,7 @@ import { realNow } from '../../clock.js';
 import type {
   ChannelAcknowledgement,
   ChannelAdapter,
+  ChannelAgreements,
   ChannelCapabilities,
   ChannelCloseResult,
   ChannelOperationResult,
@@ -21,6 +22,7 @@ import type {
   InboundChannelRequest,
   NotificationVerification,
 } from '../types.js';
+import { agreementPaths, agreementQueryResultFromAnswer, agreementResultFromAnswer, signRequestBody } from './agreement-protocol.js';
 import {
   completeCancelRequestBody,
   freezeRequestBody,
@@ -82,6 +84,7 @@ export const sandboxCapabilities: ChannelCapabilities = {
   cancel: false,
   preauth: true,
   payout: false,
+  agreements: true,
   statement: true,
   maxAmountMinor: null,
 };
@@ -180,6 +183,26 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
     },
   };
 
+  // Tongbao's agreement number is the bank's out_agreement_no, so a resent sign or confirm is the same request.
+  const agreements: ChannelAgreements = {
+    async sign(request) {
+      const result = await call('POST', agreementPaths.sign, signRequestBody(request));
+      return result.ok ? agreementResultFromAnswer(result.answer, request.agreementNo) : { status: 'UNKNOWN', reason: result.reason };
+    },
+    async confirm(request) {
+      const result = await call('POST', agreementPaths.confirm(request.agreementNo), { code: request.code });
+      return result.ok ? agreementResultFromAnswer(result.answer, request.agreementNo) : { status: 'UNKNOWN', reason: result.reason };
+    },
+    async terminate(request) {
+      const result = await call('POST', agreementPaths.terminate(request.agreementNo), {});
+      return result.ok ? agreementResultFromAnswer(result.answer, request.agreementNo) : { status: 'UNKNOWN', reason: result.reason };
+    },
+    async query(agreementNo) {
+      const result = await call('GET', agreementPaths.query(agreementNo));
+      return result.ok ? agreementQueryResultFromAnswer(result.answer, agreementNo) : { status: 'UNKNOWN', reason: result.reason };
+    },
+  };
+
   return {
     name: 'sandbox',
     capabilities: sandboxCapabilities,
@@ -210,6 +233,8 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
     close,
 
     preauth,
+
+    agreements,
 
     dispose: () => agent.close(),
 

@@ -107,6 +107,25 @@ export const errors = {
   preauthCurrencyMismatch: define('40004', 'AUTH.CURRENCY_MISMATCH', 'the currency differs from the pre-authorization currency', 422),
   preauthOperationFailed: define('40004', 'AUTH.OPERATION_FAILED', 'the channel declined the operation; nothing changed', 422),
 
+  // Cards and agreements (tongbao.agreement.*). The messages never repeat a card number.
+  invalidCardNo: define('40002', 'isv.invalid-card-no', 'card_no is not a valid card number (12 to 19 digits with a valid Luhn check digit)'),
+  cardBinUnknown: define('40004', 'AGREEMENT.CARD_BIN_UNKNOWN', 'no known bank issues cards with this BIN', 422),
+  agreementNotExist: define('40004', 'AGREEMENT.NOT_EXIST', 'the agreement does not exist', 404),
+  agreementConflict: define('40004', 'AGREEMENT.ORDER_CONFLICT', 'out_agreement_no was already used with different parameters', 409),
+  agreementCardSigned: define('40004', 'AGREEMENT.CARD_ALREADY_SIGNED', 'this card already has a live agreement of this type', 409),
+  agreementSignFailed: define('40004', 'AGREEMENT.SIGN_FAILED', 'the bank refused to sign the agreement', 422),
+  agreementCodeInvalid: define('40004', 'AGREEMENT.VERIFY_CODE_INVALID', 'the verification code is wrong', 422),
+  agreementCodeExpired: define('40004', 'AGREEMENT.VERIFY_CODE_EXPIRED', 'the verification code expired; sign again', 422),
+  agreementCodeLocked: define('40004', 'AGREEMENT.VERIFY_CODE_LOCKED', 'too many wrong verification codes; sign again', 422),
+  agreementStatusError: define('40004', 'AGREEMENT.STATUS_ERROR', 'the agreement is not in a state that allows this', 409),
+  agreementNotActive: define('40004', 'AGREEMENT.NOT_ACTIVE', 'the agreement is not signed, or was terminated', 409),
+  agreementTypeMismatch: define('40004', 'AGREEMENT.TYPE_MISMATCH', 'the agreement is of another type', 422),
+  agreementChannelMismatch: define('40004', 'AGREEMENT.CHANNEL_MISMATCH', 'the agreement was signed through another channel', 422),
+  agreementCurrencyMismatch: define('40004', 'AGREEMENT.CURRENCY_MISMATCH', 'the amount is in another currency than the agreement', 422),
+  agreementSingleLimitExceeded: define('40004', 'AGREEMENT.SINGLE_LIMIT_EXCEEDED', 'the amount is above the agreement limit per payment', 422),
+  agreementPeriodLimitExceeded: define('40004', 'AGREEMENT.PERIOD_LIMIT_EXCEEDED', 'the debit would exceed the agreement limit for the period', 422),
+  agreementDebitConflict: define('40004', 'AGREEMENT.DEBIT_CONFLICT', 'out_trade_no was already used on this agreement with another amount or currency', 409),
+
   systemError: define('20000', 'ACQ.SYSTEM_ERROR', 'the system is busy; query the trade or retry later', 503),
   unknownError: define('20000', 'isp.unknown-error', 'an unexpected error occurred; it has been logged', 500),
 

@@ -16,6 +16,8 @@ export interface JobPayloads {
   'preauth.expire': { auth_no: string };
   /** Periodic (cron, every minute): expires overdue holds and re-queries operations nobody is waiting for. */
   'preauth.sweep': Record<string, unknown>;
+  /** Finishes a withholding debit's reservation once its payment is final: kept when paid, given back when not. */
+  'agreement.debit.settle': { agreement_no: string; out_trade_no: string };
 }
 
 export type JobName = keyof JobPayloads;

@@ -1,7 +1,8 @@
-export { tradeMethods } from './methods.js';
+export { payAnswer, tradeMethods } from './methods.js';
+export { payTrade, type ResolvedPayer } from './pay.js';
 export { tradeJobHandlers } from './jobs.js';
 export { channelCallbackRoutes, type OperationCallbackHandler } from './callbacks.js';
-export { listAttempts, listRefunds, findTradeByNo, type TradeRow } from './repository.js';
+export { listAttempts, listRefunds, findTrade, findTradeByNo, type TradeRow } from './repository.js';
 export { listSettlements, type SettlementRow } from './escrow-repository.js';
 export {
   closeReversedCapturedTrade,

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { resolveAgreementPayer } from '../agreement/payer.js';
 import type { Context } from '../context.js';
 import { errors, fail } from '../errors.js';
 import { defineMethod, type GatewayCall, type GatewayMethod } from '../gateway/methods.js';
@@ -56,7 +57,7 @@ const payerFields = {
 };
 
 /** The answer of a pay call: declines and unknown results as errors, a pending one with the payer's next step. */
-function payAnswer(context: Context, outcome: PayOutcome): Record<string, unknown> {
+export function payAnswer(context: Context, outcome: PayOutcome): Record<string, unknown> {
   const result = outcome.result;
   if (result?.status === 'FAILED') {
     if (result.code === 'CHANNEL_UNAVAILABLE') fail(errors.channelUnavailable, `${result.message}; nothing was charged and the trade can be paid again`);
@@ -84,7 +85,13 @@ export const tradeMethods: GatewayMethod[] = [
     ...Type.Partial(Type.Object(createFields)).properties,
     channel: Type.String({ minLength: 1, maxLength: 32 }),
     ...payerFields,
-  }), async (context, call, biz) => payAnswer(context, await payTrade(context, call.app, biz, call.notifyUrl))),
+    agreement_no: Type.Optional(identifier('quick pay: a signed QUICK_PAY agreement of this app; the channel charges it without card data')),
+  }), async (context, call, biz) => {
+    const { agreement_no: agreementNo, ...input } = biz;
+    if (agreementNo !== undefined && input.payer_id !== undefined) fail(errors.invalidParameter, 'agreement_no and payer_id cannot be given together: the agreement is the payer');
+    const resolvedPayer = agreementNo === undefined ? undefined : await resolveAgreementPayer(context, call.app, agreementNo, input.channel, 'QUICK_PAY');
+    return payAnswer(context, await payTrade(context, call.app, { ...input, resolvedPayer }, call.notifyUrl));
+  }),
 
   // Continue-pay (继续支付): a new attempt on an existing unpaid order, through the same or another channel.
   defineMethod('tongbao.trade.page.pay', Type.Object({

@@ -21,9 +21,19 @@ export interface PayerInput {
   payer_id?: string | undefined;
 }
 
+/**
+ * A payer another domain resolved (a signed agreement): who pays at the channel, and a check of the trade that
+ * runs before any attempt is written, so a trade the payer may not pay is refused with nothing changed.
+ */
+export interface ResolvedPayer {
+  readonly payer: { readonly type: string; readonly id: string };
+  checkTrade(trade: TradeRow): void;
+}
+
 export interface PayInput extends Partial<CreateTradeInput>, PayerInput {
   trade_no?: string | undefined;
   channel: string;
+  resolvedPayer?: ResolvedPayer | undefined;
 }
 
 export interface PayOutcome {
@@ -112,6 +122,7 @@ async function findOrCreate(context: Context, app: GatewayAppRow, input: PayInpu
   // createTrade returns the existing trade when the parameters agree and refuses when they differ.
   const { trade, extra } = await createTrade(context, app, createInput, commonNotifyUrl, async (client, fresh) => {
     checkChannelLimit(channel, fresh);
+    input.resolvedPayer?.checkTrade(fresh);
     return insertAttempt(client, fresh, channel);
   });
   return { trade, channel, attempt: extra };
@@ -132,6 +143,7 @@ export async function payTrade(context: Context, app: GatewayAppRow, input: PayI
     if (trade.status === 'TRADE_SUCCESS' || trade.status === 'TRADE_FINISHED') return { trade, attempt: null, result: null };
     if (trade.status === 'TRADE_CLOSED') fail(errors.tradeHasClose, `trade ${trade.trade_no} is closed`);
     checkChannelLimit(channel, trade);
+    input.resolvedPayer?.checkTrade(trade);
     let started;
     try {
       started = await startAttempt(context, trade, channel);
@@ -159,6 +171,7 @@ export async function payTrade(context: Context, app: GatewayAppRow, input: PayI
       notifyUrl: channelNotifyUrl(context, channel.name),
       ...(input.product === undefined ? {} : { product: input.product }),
       ...(input.payer_id === undefined ? {} : { payer: { type: input.payer_type ?? 'default', id: input.payer_id } }),
+      ...(input.resolvedPayer === undefined ? {} : { payer: input.resolvedPayer.payer }),
     });
   } catch (error) {
     // An adapter must not throw, but if one does the money may have moved: treat it as unknown.

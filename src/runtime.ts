@@ -16,6 +16,7 @@ import { createNotifier } from './notify/index.js';
 import { SecretBox } from './shared/crypto.js';
 import { newAdminToken, newMasterKey, readOrCreateLocalSecret } from './shared/local-secrets.js';
 import { followTestClock } from './testclock/index.js';
+import { agreementJobHandlers } from './agreement/index.js';
 import { preauthJobHandlers } from './preauth/index.js';
 import { tradeJobHandlers } from './trade/index.js';
 
@@ -84,6 +85,7 @@ export async function startTongbao(config: Config, role: Role, log: Logger = cre
         handlers: {
           ...tradeJobHandlers(context),
           ...preauthJobHandlers(context),
+          ...agreementJobHandlers(context),
           'notify.deliver': ({ notify_id }) => notifier.deliver(notify_id),
         },
       });

@@ -214,20 +214,20 @@ export async function releasePeriod(client: Queryable, agreementNo: string, peri
   );
 }
 
-export async function insertDebit(client: Queryable, debit: { agreementNo: string; outTradeNo: string; amountMinor: bigint; currency: string; periodKey: string }): Promise<void> {
+export async function insertDebit(client: Queryable, debit: { agreementNo: string; outTradeNo: string; amountMinor: bigint; currency: string; periodKey: string; reservedAt: Date }): Promise<void> {
   await client.query(
     `insert into agreement_debits (agreement_no, out_trade_no, amount_minor, currency, period_key, status, reserved_at)
-     values ($1, $2, $3, $4, $5, 'RESERVED', now())`,
-    [debit.agreementNo, debit.outTradeNo, debit.amountMinor, debit.currency, debit.periodKey],
+     values ($1, $2, $3, $4, $5, 'RESERVED', $6)`,
+    [debit.agreementNo, debit.outTradeNo, debit.amountMinor, debit.currency, debit.periodKey, debit.reservedAt],
   );
 }
 
 /** A released debit reserved again, in the current period. */
-export async function reReserveDebit(client: Queryable, agreementNo: string, outTradeNo: string, periodKey: string): Promise<void> {
+export async function reReserveDebit(client: Queryable, agreementNo: string, outTradeNo: string, periodKey: string, reservedAt: Date): Promise<void> {
   await client.query(
-    `update agreement_debits set status = 'RESERVED', period_key = $3, reserved_at = now(), finished_at = null, updated_at = now()
+    `update agreement_debits set status = 'RESERVED', period_key = $3, reserved_at = $4, finished_at = null, updated_at = now()
      where agreement_no = $1 and out_trade_no = $2 and status = 'RELEASED'`,
-    [agreementNo, outTradeNo, periodKey],
+    [agreementNo, outTradeNo, periodKey, reservedAt],
   );
 }
 

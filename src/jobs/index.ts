@@ -17,7 +17,7 @@ export interface JobPayloads {
   /** Periodic (cron, every minute): expires overdue holds and re-queries operations nobody is waiting for. */
   'preauth.sweep': Record<string, unknown>;
   /** Finishes a withholding debit's reservation once its payment is final: kept when paid, given back when not. */
-  'agreement.debit.settle': { agreement_no: string; out_trade_no: string };
+  'agreement.debit.settle': { agreement_no: string; out_trade_no: string; round: number };
 }
 
 export type JobName = keyof JobPayloads;

@@ -1,5 +1,5 @@
 export { payAnswer, tradeMethods } from './methods.js';
-export { payTrade, type ResolvedPayer } from './pay.js';
+export { payTrade, type PayOutcome, type ResolvedPayer } from './pay.js';
 export { tradeJobHandlers } from './jobs.js';
 export { channelCallbackRoutes, type OperationCallbackHandler } from './callbacks.js';
 export { listAttempts, listRefunds, findTrade, findTradeByNo, type TradeRow } from './repository.js';

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { resolveAgreementPayer } from '../agreement/payer.js';
+import { resolveAgreementPayer } from '../agreement/index.js';
 import type { Context } from '../context.js';
 import { errors, fail } from '../errors.js';
 import { defineMethod, type GatewayCall, type GatewayMethod } from '../gateway/methods.js';

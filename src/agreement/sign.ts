@@ -3,7 +3,7 @@
  * sends the card to the bank, which texts the payer a code (WAIT_CONFIRM); confirm hands the code back (ACTIVE).
  * The card number, expiry and CVV live only in this call's memory: they go to the bank and nowhere else.
  */
-import { now } from '../clock.js';
+import { clockOffsetMs, now } from '../clock.js';
 import type { ChannelAgreementResult, ChannelAgreements } from '../channels/types.js';
 import type { Context } from '../context.js';
 import { isUniqueViolation, withTransaction, type Client } from '../db/pool.js';
@@ -197,7 +197,8 @@ export async function recordResult(context: Context, agreement: AgreementWithCar
 
 function changeOf(result: ChannelAgreementResult): repository.AgreementChange | null {
   switch (result.status) {
-    case 'CODE_SENT': return { status: 'WAIT_CONFIRM', codeExpiresAt: result.codeExpiresAt };
+    // The bank states the expiry on its own (real) clock; Tongbao compares it with business time.
+    case 'CODE_SENT': return { status: 'WAIT_CONFIRM', codeExpiresAt: new Date(result.codeExpiresAt.getTime() + clockOffsetMs()) };
     case 'ACTIVE': return { status: 'ACTIVE', channelAgreementNo: result.channelAgreementNo, signedAt: result.signedAt };
     case 'TERMINATED': return { status: 'TERMINATED', terminatedAt: result.terminatedAt };
     case 'FAILED': return { status: 'FAILED', failureCode: result.code, failureMessage: result.message };

@@ -30,7 +30,9 @@ export function agreementClient(t: () => TestInstance, notifyUrl: () => string |
       const mobile = String((mobiles += 1));
       const sent = await this.sign(outAgreementNo, cardNo, mobile, extra);
       if (sent.code !== '10000') throw new Error(`sign failed: ${JSON.stringify(sent)}`);
-      return this.confirm(outAgreementNo, await this.code(mobile, sent.agreementNo));
+      const confirmed = await this.confirm(outAgreementNo, await this.code(mobile, sent.agreementNo));
+      if (confirmed.code !== '10000') throw new Error(`confirm failed: ${JSON.stringify(confirmed)}`);
+      return confirmed;
     },
     pay: (outTradeNo: string, amount: string, agreementNo: string, extra: Record<string, unknown> = {}) =>
       call('tongbao.trade.pay', { out_trade_no: outTradeNo, total_amount: amount, subject: 'tea', channel: 'sandbox', agreement_no: agreementNo, ...extra }),

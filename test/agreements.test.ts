@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementClient } from './helpers/agreements.js';
 import { cardNumber } from './helpers/cards.js';
+import { encodeForm, GatewayClient } from './helpers/gateway-client.js';
 import { startTestInstance, type TestInstance } from './helpers/instance.js';
 import { startNotifySink, type NotifySink } from './helpers/notify-sink.js';
 
@@ -94,6 +95,17 @@ describe('quick pay (快捷支付): sign, confirm, pay by agreement, unsign', ()
     expect(detail.body.agreement.card_no).toMatch(/^\*\*\*\* \*\*\*\* \*\*\*\* \d{4}$/);
     answers.push(JSON.stringify([agreements.body, cards.body, detail.body]));
     expect((await t.admin('GET', '/ledger/check')).body.ok).toBe(true);
+  });
+
+  it('keeps biz_content sent in the query string out of the request log', async () => {
+    const gateway = new GatewayClient(t.url, { appId: t.demo.app_id, signType: 'RSA2', privateKey: t.demo.app_private_key }, t.demo.platform_public_key);
+    const params = gateway.sign('tongbao.agreement.sign', {
+      biz: { out_agreement_no: 'qp-query', out_user_id: 'user-3', agreement_type: 'QUICK_PAY', channel: 'sandbox', card_no: icbcDebit, card_holder_name: 'Li Si', mobile: a.mobile() },
+    });
+    const answer = await gateway.send({ query: encodeForm(Object.entries(params)) });
+    expect(answer.body).toMatchObject({ code: '10000', agreement_status: 'WAIT_CONFIRM' });
+    answers.push(answer.text);
+    expect(logLines.some((line) => line.includes('biz_content=[redacted]'))).toBe(true);
   });
 
   it('never writes a full card number, CVV or expiry to any table, log line or answer', async () => {

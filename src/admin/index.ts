@@ -4,6 +4,7 @@ import { Ajv } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 import type { Context } from '../context.js';
 import { errors } from '../errors.js';
+import { agreementAdminRoutes } from '../agreement/routes.js';
 import { merchantAdminRoutes } from '../merchant/routes.js';
 import { notifyAdminRoutes } from '../notify/routes.js';
 import { ledgerAdminRoutes } from '../ledger/routes.js';
@@ -43,4 +44,5 @@ export async function adminRoutes(app: FastifyInstance, options: { context: Cont
   await app.register(testClockAdminRoutes, { context: options.context });
   await app.register(channelAdminRoutes, { context: options.context });
   await app.register(routingAdminRoutes, { context: options.context });
+  await app.register(agreementAdminRoutes, { context: options.context });
 }

@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../logger.js';
 import { HealthWindow, type CallOutcome, type HealthFigures } from './health.js';
 import type { ChannelMetrics } from './metrics.js';
-import type { ChannelAdapter, ChannelPayouts, ChannelPreauth } from './types.js';
+import type { ChannelAdapter, ChannelAgreements, ChannelPayouts, ChannelPreauth } from './types.js';
 
 export interface GuardSettings {
   /** Calls in flight at once to this channel; more wait in the queue. */
@@ -126,6 +126,13 @@ export function guardChannel(adapter: ChannelAdapter & { dispose?: () => Promise
     payout: (request) => run('payout', () => adapter.payouts!.payout(request), notSent('CHANNEL_UNAVAILABLE')),
     query: (payoutNo) => run('payout.query', () => adapter.payouts!.query(payoutNo), unknown),
   };
+  // A sign refused here never reached the bank, so it failed cleanly; the other steps are asked again.
+  const agreements: ChannelAgreements | undefined = adapter.agreements && {
+    sign: (request) => run('agreement.sign', () => adapter.agreements!.sign(request), notSent('CHANNEL_UNAVAILABLE')),
+    confirm: (request) => run('agreement.confirm', () => adapter.agreements!.confirm(request), unknown),
+    terminate: (request) => run('agreement.terminate', () => adapter.agreements!.terminate(request), unknown),
+    query: (agreementNo) => run('agreement.query', () => adapter.agreements!.query(agreementNo), unknown),
+  };
   const cancel = adapter.cancel?.bind(adapter);
   let isolation: { dispose(): void } | null = null;
 
@@ -140,6 +147,7 @@ export function guardChannel(adapter: ChannelAdapter & { dispose?: () => Promise
     ...(cancel ? { cancel: (request: Parameters<typeof cancel>[0]) => run('cancel', () => cancel(request), unknown) } : {}),
     ...(preauth ? { preauth } : {}),
     ...(payouts ? { payouts } : {}),
+    ...(agreements ? { agreements } : {}),
     verifyNotification: (request) => adapter.verifyNotification(request),
     acknowledge: (accepted) => adapter.acknowledge(accepted),
     downloadStatement: (date) => run('statement', () => adapter.downloadStatement(date), (reason) => { throw new Error(reason); }),

@@ -26,6 +26,8 @@ export interface ChannelCapabilities {
   readonly cancel: boolean;
   readonly preauth: boolean;
   readonly payout: boolean;
+  /** Signed agreements (签约) for quick pay and withholding; absent means false. */
+  readonly agreements?: boolean;
   readonly statement: boolean;
   /**
    * The money is collected into an account of the platform's, so Tongbao can hold it in escrow (担保) until the
@@ -218,6 +220,48 @@ export interface ChannelPayouts {
   query(payoutNo: string): Promise<ChannelOperationQueryResult>;
 }
 
+/**
+ * Agreements (签约/解约): the payer signs, at the bank, that the merchant may charge a card without card data
+ * (快捷支付) or debit it without the payer present (代扣). Signing takes two steps: sign sends the card to the
+ * bank, which texts the payer a verification code; confirm hands that code back. The card data is passed
+ * through and must never be stored or logged. Tongbao's agreement number is the idempotency key at the channel.
+ * Once ACTIVE, a payment names the agreement as payer `{ type: 'AGREEMENT', id: channelAgreementNo }`.
+ */
+export type AgreementType = 'QUICK_PAY' | 'WITHHOLDING';
+
+export interface ChannelAgreementSignRequest {
+  readonly agreementNo: string;
+  readonly agreementType: AgreementType;
+  readonly card: {
+    readonly number: string;
+    readonly cardType: 'DEBIT' | 'CREDIT';
+    readonly holderName: string;
+    readonly mobile: string;
+    /** Credit cards only: MMYY and the security code, passed to the bank and never kept. */
+    readonly expiry?: string;
+    readonly cvv?: string;
+  };
+}
+
+export type ChannelAgreementResult =
+  /** The bank texted a code to the payer; the sign waits for confirm until codeExpiresAt. */
+  | { readonly status: 'CODE_SENT'; readonly codeExpiresAt: Date }
+  /** The code was wrong; the sign still waits, with this many tries left. */
+  | { readonly status: 'CODE_INVALID'; readonly attemptsLeft: number }
+  | { readonly status: 'ACTIVE'; readonly channelAgreementNo: string; readonly signedAt: Date }
+  | { readonly status: 'TERMINATED'; readonly terminatedAt: Date }
+  /** The bank refused the sign, or ended it (expired code, too many wrong codes). */
+  | { readonly status: 'FAILED'; readonly code: string; readonly message: string }
+  | { readonly status: 'UNKNOWN'; readonly reason: string };
+
+export interface ChannelAgreements {
+  sign(request: ChannelAgreementSignRequest): Promise<ChannelAgreementResult>;
+  confirm(request: { readonly agreementNo: string; readonly code: string }): Promise<ChannelAgreementResult>;
+  /** Ends the agreement at the bank (解约); payments naming it are refused there from then on. */
+  terminate(request: { readonly agreementNo: string }): Promise<ChannelAgreementResult>;
+  query(agreementNo: string): Promise<ChannelAgreementResult | { readonly status: 'NOT_FOUND' }>;
+}
+
 export interface ChannelAdapter {
   readonly name: string;
   readonly capabilities: ChannelCapabilities;
@@ -237,6 +281,8 @@ export interface ChannelAdapter {
   readonly preauth?: ChannelPreauth;
   /** Present exactly when capabilities.payout. */
   readonly payouts?: ChannelPayouts;
+  /** Present exactly when capabilities.agreements. */
+  readonly agreements?: ChannelAgreements;
 }
 
 /** Tongbao's own number a callback is about: the attempt, refund or operation number. */

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { errors, gatewayCodeMessages, TongbaoError } from '../errors.js';
 import { findAppForGateway } from '../merchant/index.js';
 import { hmacVerify, rsaVerify, signContent } from '../shared/crypto.js';
+import { redactCardData } from '../shared/redact.js';
 import type { MethodRegistry } from './methods.js';
 import { checkProtocol, responseKey } from './protocol.js';
 
@@ -75,7 +76,9 @@ export async function gatewayRoutes(app: FastifyInstance, options: { context: Co
       : hmacVerify(content, envelope.sign, context.secrets.open(app.secret_sealed!));
     if (!verified) {
       log.warn('gateway signature rejected');
-      return replyError(request, reply, context, envelope.method, new TongbaoError(errors.invalidSignature, `the signature does not verify; the string Tongbao verified is: ${content.slice(0, 512)}`));
+      // The string is echoed to help the caller compare, but card data in it is hidden (never in an answer or a log).
+      const shown = redactCardData(content, [envelope.appId]).slice(0, 512);
+      return replyError(request, reply, context, envelope.method, new TongbaoError(errors.invalidSignature, `the signature does not verify; the string Tongbao verified is: ${shown}`));
     }
 
     const invalid = method.validate(envelope.biz);

@@ -20,6 +20,8 @@ export interface JobPayloads {
   'fund.withdraw.query': { withdraw_no: string };
   /** Periodic (cron, every minute): re-queries withdrawals nobody is querying. */
   'fund.sweep': Record<string, unknown>;
+  /** Finishes a withholding debit's reservation once its payment is final: kept when paid, given back when not. */
+  'agreement.debit.settle': { agreement_no: string; out_trade_no: string; round: number };
 }
 
 export type JobName = keyof JobPayloads;

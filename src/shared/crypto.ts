@@ -1,4 +1,4 @@
-import { sign as cryptoSign, createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, createSign, createVerify, generateKeyPairSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { sign as cryptoSign, createCipheriv, createDecipheriv, createHmac, hkdfSync, createPrivateKey, createPublicKey, createSign, createVerify, generateKeyPairSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /** Sign types the gateway accepts. RSA2 = SHA256withRSA; HMAC-SHA256 uses a shared secret. */
 export type SignType = 'RSA2' | 'HMAC-SHA256';
@@ -123,6 +123,14 @@ export class SecretBox {
     const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64'));
     decipher.setAuthTag(Buffer.from(tag, 'base64'));
     return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]).toString('utf8');
+  }
+
+  /**
+   * A key of its own for one purpose (such as card tokens), derived from the master key with HKDF-SHA256, so
+   * the master key itself is used for nothing but sealing and a derived key reveals nothing about it.
+   */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `tongbao:${purpose}`, 32));
   }
 
   // Secrets never print, even when a holder object is logged by accident.

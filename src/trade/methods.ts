@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { resolveAgreementPayer } from '../agreement/index.js';
 import type { Context } from '../context.js';
 import { errors, fail } from '../errors.js';
 import { defineMethod, type GatewayCall, type GatewayMethod } from '../gateway/methods.js';
@@ -86,7 +87,13 @@ export const tradeMethods: GatewayMethod[] = [
     ...Type.Partial(Type.Object(createFields)).properties,
     channel: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'default: the router chooses, and fails over' })),
     ...payerFields,
-  }), async (context, call, biz) => payAnswer(context, await payTrade(context, call.app, biz, call.notifyUrl))),
+    agreement_no: Type.Optional(identifier('quick pay: a signed QUICK_PAY agreement of this app; the channel charges it without card data')),
+  }), async (context, call, biz) => {
+    const { agreement_no: agreementNo, ...input } = biz;
+    if (agreementNo !== undefined && input.payer_id !== undefined) fail(errors.invalidParameter, 'agreement_no and payer_id cannot be given together: the agreement is the payer');
+    const resolvedPayer = agreementNo === undefined ? undefined : await resolveAgreementPayer(context, call.app, agreementNo, input.channel, 'QUICK_PAY');
+    return payAnswer(context, await payTrade(context, call.app, { ...input, resolvedPayer }, call.notifyUrl));
+  }),
 
   // The router's ranking for an order (支付路由), as the cashier asks for methods: every channel this app may
   // use, eligible ones best first with what their score is made of, the others with why they cannot serve it.

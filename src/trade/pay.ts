@@ -22,12 +22,24 @@ export interface PayerInput {
   payer_id?: string | undefined;
 }
 
+/**
+ * A payer another domain resolved (a signed agreement): who pays at the channel, through which channel, and a
+ * check of the trade that runs before any attempt is written, so a trade the payer may not pay is refused with
+ * nothing changed.
+ */
+export interface ResolvedPayer {
+  readonly channel: string;
+  readonly payer: { readonly type: string; readonly id: string };
+  checkTrade(trade: TradeRow): void;
+}
+
 export interface PayInput extends Partial<CreateTradeInput>, PayerInput {
   trade_no?: string | undefined;
   /** Absent: the router chooses among the channels that can take the payment, and fails over. */
   channel?: string | undefined;
   /** The payer's own choice, which the router favours among channels that can serve the payment. */
   preferred_channel?: string | undefined;
+  resolvedPayer?: ResolvedPayer | undefined;
 }
 
 /** A recharge (充值): the trade tops up a user account instead of paying the merchant. */
@@ -167,6 +179,7 @@ async function beginAttempt(
     // createTrade returns the existing trade when the parameters agree and refuses when they differ; a new
     // trade gets its first attempt in the same transaction.
     const created = await createTrade(context, app, requireCreateFields(input), commonNotifyUrl, async (client, fresh) => {
+      input.resolvedPayer?.checkTrade(fresh);
       const marked = recharge ? await repository.setRechargeTarget(client, fresh.trade_no, recharge.accountNo, recharge.units) : fresh;
       return insertAttempt(context, client, marked, choice);
     });
@@ -180,6 +193,7 @@ async function beginAttempt(
   }
   if (trade.status === 'TRADE_SUCCESS' || trade.status === 'TRADE_FINISHED') return { trade, attempt: null };
   if (trade.status === 'TRADE_CLOSED') fail(errors.tradeHasClose, `trade ${trade.trade_no} is closed`);
+  input.resolvedPayer?.checkTrade(trade);
   try {
     const started = await startAttempt(context, trade, choice);
     return 'paid' in started ? { trade: started.paid, attempt: null } : { trade, attempt: started.attempt };
@@ -192,7 +206,7 @@ async function beginAttempt(
 }
 
 /** Sends the attempt to the channel, outside any transaction, and records the answer. */
-async function sendAttempt(context: Context, trade: TradeRow, attempt: AttemptRow, channel: ChannelAdapter, input: PayerInput): Promise<PayOutcome> {
+async function sendAttempt(context: Context, trade: TradeRow, attempt: AttemptRow, channel: ChannelAdapter, input: PayInput): Promise<PayOutcome> {
   const log = context.log.child({ trade_no: trade.trade_no, attempt_no: attempt.attempt_no, channel: channel.name });
   log.info('calling channel');
   let result: ChannelPayResult;
@@ -207,6 +221,7 @@ async function sendAttempt(context: Context, trade: TradeRow, attempt: AttemptRo
       notifyUrl: channelNotifyUrl(context, channel.name),
       ...(input.product === undefined ? {} : { product: input.product }),
       ...(input.payer_id === undefined ? {} : { payer: { type: input.payer_type ?? 'default', id: input.payer_id } }),
+      ...(input.resolvedPayer === undefined ? {} : { payer: input.resolvedPayer.payer }),
     });
   } catch (error) {
     // An adapter must not throw, but if one does the money may have moved: treat it as unknown.
@@ -240,13 +255,13 @@ export async function payTrade(context: Context, app: GatewayAppRow, input: PayI
   const target = await payTarget(context, app, input);
   if (target.existing?.status === 'TRADE_CLOSED') fail(errors.tradeHasClose, `trade ${target.existing.trade_no} is closed`);
   if (target.existing && target.existing.status !== 'WAIT_BUYER_PAY') return { trade: target.existing, attempt: null, result: null };
-  const choices = await chooseChannels(context, app, target.request, input.channel);
+  const choices = await chooseChannels(context, app, target.request, input.channel ?? input.resolvedPayer?.channel);
   let outcome: PayOutcome | undefined;
   for (const choice of choices) {
     const { trade, attempt } = await beginAttempt(context, app, input, commonNotifyUrl, outcome ? { ...target, existing: outcome.trade } : target, choice, recharge);
     if (!attempt) return { trade, attempt: null, result: null };
     outcome = await sendAttempt(context, trade, attempt, choice.channel, input);
-    if (input.channel !== undefined || !safeToFailOver(outcome)) return outcome;
+    if (input.channel !== undefined || input.resolvedPayer !== undefined || !safeToFailOver(outcome)) return outcome;
     context.log.warn({ trade_no: trade.trade_no, attempt_no: attempt.attempt_no, channel: choice.channel.name }, 'channel refused without charging; failing over to the next channel');
   }
   return outcome!;

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AlipaySdk } from 'alipay-sdk';
+import type { DestinationStream } from 'pino';
 import type { DemoCredentials } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -23,11 +24,14 @@ export interface TestInstance {
   stop(): Promise<void>;
 }
 
-/** Starts a whole Tongbao (api + worker + sandbox bank) on a fresh database and a fresh data folder. */
-export async function startTestInstance(overrides: Record<string, string> = {}): Promise<TestInstance> {
+/**
+ * Starts a whole Tongbao (api + worker + sandbox bank) on a fresh database and a fresh data folder. With
+ * `logDestination`, every log line goes there (set LOG_LEVEL in the overrides to see more than nothing).
+ */
+export async function startTestInstance(overrides: Record<string, string> = {}, logDestination?: DestinationStream): Promise<TestInstance> {
   const database = await createFreshDatabase();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tongbao-test-'));
-  return launch(database, dataDir, overrides);
+  return launch(database, dataDir, overrides, logDestination);
 }
 
 function testConfig(databaseUrl: string, dataDir: string, overrides: Record<string, string>) {
@@ -55,9 +59,9 @@ export async function startSibling(base: TestInstance, role: Role, overrides: Re
   return startTongbao(config, role, createLogger(config.LOG_LEVEL));
 }
 
-async function launch(database: { url: string; drop(): Promise<void> }, dataDir: string, overrides: Record<string, string>): Promise<TestInstance> {
+async function launch(database: { url: string; drop(): Promise<void> }, dataDir: string, overrides: Record<string, string>, logDestination?: DestinationStream): Promise<TestInstance> {
   const config = testConfig(database.url, dataDir, overrides);
-  const instance = await startTongbao(config, 'all', createLogger(config.LOG_LEVEL));
+  const instance = await startTongbao(config, 'all', createLogger(config.LOG_LEVEL, logDestination));
   const demo = JSON.parse(readFileSync(path.join(dataDir, 'demo-app.json'), 'utf8')) as DemoCredentials;
   const url = instance.url!;
   return {
@@ -92,7 +96,7 @@ async function launch(database: { url: string; drop(): Promise<void> }, dataDir:
     },
     async restart(newOverrides) {
       await instance.stop();
-      return launch(database, dataDir, newOverrides ?? overrides);
+      return launch(database, dataDir, newOverrides ?? overrides, logDestination);
     },
     async stop() {
       await instance.stop();

@@ -14,6 +14,7 @@ import { realNow } from '../../clock.js';
 import type {
   ChannelAcknowledgement,
   ChannelAdapter,
+  ChannelAgreements,
   ChannelCapabilities,
   ChannelCloseResult,
   ChannelOperationResult,
@@ -22,6 +23,7 @@ import type {
   InboundChannelRequest,
   NotificationVerification,
 } from '../types.js';
+import { agreementPaths, agreementQueryResultFromAnswer, agreementResultFromAnswer, signRequestBody } from './agreement-protocol.js';
 import {
   completeCancelRequestBody,
   freezeRequestBody,
@@ -84,6 +86,7 @@ export const sandboxCapabilities: ChannelCapabilities = {
   cancel: false,
   preauth: true,
   payout: true,
+  agreements: true,
   statement: true,
   escrow: true,
   maxAmountMinor: null,
@@ -197,6 +200,26 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
     },
   };
 
+  // Tongbao's agreement number is the bank's out_agreement_no, so a resent sign or confirm is the same request.
+  const agreements: ChannelAgreements = {
+    async sign(request) {
+      const result = await call('POST', agreementPaths.sign, signRequestBody(request));
+      return result.ok ? agreementResultFromAnswer(result.answer, request.agreementNo) : { status: 'UNKNOWN', reason: result.reason };
+    },
+    async confirm(request) {
+      const result = await call('POST', agreementPaths.confirm(request.agreementNo), { code: request.code });
+      return result.ok ? agreementResultFromAnswer(result.answer, request.agreementNo) : { status: 'UNKNOWN', reason: result.reason };
+    },
+    async terminate(request) {
+      const result = await call('POST', agreementPaths.terminate(request.agreementNo), {});
+      return result.ok ? agreementResultFromAnswer(result.answer, request.agreementNo) : { status: 'UNKNOWN', reason: result.reason };
+    },
+    async query(agreementNo) {
+      const result = await call('GET', agreementPaths.query(agreementNo));
+      return result.ok ? agreementQueryResultFromAnswer(result.answer, agreementNo) : { status: 'UNKNOWN', reason: result.reason };
+    },
+  };
+
   return {
     name: 'sandbox',
     capabilities: sandboxCapabilities,
@@ -229,6 +252,7 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
     preauth,
 
     payouts,
+    agreements,
 
     dispose: () => agent.close(),
 

@@ -9,11 +9,11 @@ import path from 'node:path';
 export class Journal<Entry> {
   private constructor(private readonly file: string | null) {}
 
-  /** A journal in `<dataDir>/journal.jsonl`, or one that keeps nothing when no directory is given. */
-  static open<Entry>(dataDir: string | undefined): Journal<Entry> {
+  /** A journal in `<dataDir>/<fileName>`, or one that keeps nothing when no directory is given. */
+  static open<Entry>(dataDir: string | undefined, fileName = 'journal.jsonl'): Journal<Entry> {
     if (dataDir === undefined) return new Journal<Entry>(null);
     mkdirSync(dataDir, { recursive: true });
-    return new Journal<Entry>(path.join(dataDir, 'journal.jsonl'));
+    return new Journal<Entry>(path.join(dataDir, fileName));
   }
 
   /**

@@ -143,6 +143,8 @@ export const PaymentRequestBody = Type.Object(
     subject: Type.String({ minLength: 1, maxLength: 256 }),
     expire_at: isoTimestamp,
     notify_url: httpUrl,
+    /** Pay under a signed agreement (quick pay or withholding): the bank's agreement number, no card data. */
+    agreement_no: Type.Optional(outNo),
   },
   { additionalProperties: false },
 );
@@ -231,6 +233,9 @@ export const bankErrors = {
   // The out number already names another payment or refund, which may well have moved money.
   DUPLICATE_OUT_TRADE_NO: { httpStatus: 409, hadNoEffect: false, message: 'out_trade_no was already used with a different amount or currency' },
   DUPLICATE_OUT_REFUND_NO: { httpStatus: 409, hadNoEffect: false, message: 'out_refund_no was already used with different parameters' },
+  DUPLICATE_OUT_AGREEMENT_NO: { httpStatus: 409, hadNoEffect: true, message: 'out_agreement_no was already used for another card, type or mobile' },
+  // Checked before the payment is recorded, so nothing was charged.
+  AGREEMENT_NOT_ACTIVE: { httpStatus: 409, hadNoEffect: true, message: 'the agreement does not exist for this merchant or is not signed' },
   DUPLICATE_OUT_OPERATION_NO: { httpStatus: 409, hadNoEffect: false, message: 'out_operation_no was already used with different parameters' },
   DUPLICATE_OUT_PAYOUT_NO: { httpStatus: 409, hadNoEffect: false, message: 'out_payout_no was already used with different parameters' },
   OUT_TRADE_NO_CLOSED: { httpStatus: 409, hadNoEffect: true, message: 'out_trade_no was closed before any payment was made' },
@@ -254,6 +259,8 @@ export function paymentRequestBody(request: ChannelPayRequest): PaymentRequestBo
     subject: request.subject,
     expire_at: request.expiresAt.toISOString(),
     notify_url: request.notifyUrl,
+    // The sandbox takes only agreements as payers; other payer types are for other channels' products.
+    ...(request.payer?.type === 'AGREEMENT' ? { agreement_no: request.payer.id } : {}),
   };
 }
 

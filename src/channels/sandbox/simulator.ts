@@ -17,6 +17,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { agreementRoutes, smsOutboxPath } from './agreement-routes.js';
+import { BankAgreements } from './bank-agreements.js';
 import { BankLedger, type Settlement } from './bank-ledger.js';
 import { paymentObject, preauthOperationObject, refundObject } from './bank-records.js';
 import { CallbackSender } from './callbacks.js';
@@ -59,6 +61,8 @@ export interface SandboxBankOptions {
   readonly callbackRetryDelaysMs?: readonly number[];
   /** Payments, refunds, closed numbers, holds and pre-authorization operations the bank holds at most; defaults to one million. */
   readonly maxRecords?: number;
+  /** How long a verification code the bank texts for an agreement stays valid; defaults to 5 minutes. */
+  readonly smsCodeTtlMs?: number;
   /** Fastify's and the callback sender's logger; the bank logs nothing without one. */
   readonly logger?: Logger;
 }
@@ -81,6 +85,7 @@ const defaults = {
   callbackAttemptTimeoutMs: 5000,
   maxOutstandingCallbacks: 10_000,
   maxRecords: 1_000_000,
+  smsCodeTtlMs: 5 * 60 * 1000,
   bodyLimitBytes: 64 * 1024,
 } as const;
 
@@ -111,6 +116,12 @@ export async function startSandboxBank(options: SandboxBankOptions): Promise<San
     delayMs: options.callbackDelayMs ?? defaults.callbackDelayMs,
     maxRecords: options.maxRecords ?? defaults.maxRecords,
     onSettled: sendCallback,
+  });
+
+  const agreements = BankAgreements.open({
+    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+    codeTtlMs: options.smsCodeTtlMs ?? defaults.smsCodeTtlMs,
+    maxRecords: options.maxRecords ?? defaults.maxRecords,
   });
 
   // Delayed outcomes are applied by timers (and, should a timer run late, by the next read of the record).
@@ -178,6 +189,8 @@ export async function startSandboxBank(options: SandboxBankOptions): Promise<San
     done();
   });
   app.addHook('preValidation', async (request, reply) => {
+    // The sandbox's stand-in for the payer's phone is read by people and tests, not by a merchant.
+    if (request.method === 'GET' && request.url.startsWith(smsOutboxPath)) return;
     const rejection = authenticate(request);
     if (rejection) return reply.code(bankErrors[rejection].httpStatus).send(errorBody(rejection));
   });
@@ -205,6 +218,9 @@ export async function startSandboxBank(options: SandboxBankOptions): Promise<San
       return reply.code(400).send(errorBody('INVALID_REQUEST', 'expire_at or notify_url is not valid'));
     }
     const mchId = merchantOf(request);
+    if (body.agreement_no !== undefined && !agreements.isActive(mchId, body.agreement_no)) {
+      return reply.code(409).send(errorBody('AGREEMENT_NOT_ACTIVE', `agreement ${body.agreement_no} is not signed for this merchant`));
+    }
     const scenario = paymentScenario(BigInt(body.amount));
     if (scenario.kind === 'server-error') return reply.code(500).send(errorBody('INTERNAL_ERROR', 'simulated failure (amount 5003); nothing was recorded'));
     const outcome = ledger.createPayment(mchId, body, scenario, Date.now());
@@ -268,6 +284,7 @@ export async function startSandboxBank(options: SandboxBankOptions): Promise<San
 
   await app.register(preauthRoutes, { ledger, merchantOf, hang, scheduleSettlement, errorBody });
   await app.register(payoutRoutes, { ledger, merchantOf, hang, errorBody });
+  await app.register(agreementRoutes, { agreements, merchantOf, errorBody });
 
   // Fastify sends a string with a non-JSON content type as it is, so the CSV is not JSON-encoded.
   app.get('/v1/statements/:date', { schema: { params: StatementParams, response: { 200: Type.String(), ...errors } } }, async (request, reply) => {

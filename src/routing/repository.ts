@@ -16,18 +16,8 @@ export interface ChannelRouteRow {
   updated_at: Date;
 }
 
-export interface ChannelRouteInput {
-  channel: string;
-  merchant_id: string | null;
-  app_id: string | null;
-  enabled: boolean;
-  products: string[] | null;
-  fee_rate_basis_points: number;
-  fee_fixed_minor: bigint;
-  single_limit_minor: bigint | null;
-  daily_limit_minor: bigint | null;
-  weight: number;
-}
+/** A route row's settings for one scope, as an operator gives them. */
+export type ChannelRouteInput = Omit<ChannelRouteRow, 'route_id' | 'updated_at'>;
 
 export async function listRoutes(client: Queryable, filter: { channel?: string | undefined; merchantId?: string | undefined }): Promise<ChannelRouteRow[]> {
   const { rows } = await client.query<ChannelRouteRow>(

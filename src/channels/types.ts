@@ -70,6 +70,18 @@ export type ChannelPayResult =
   | { readonly status: 'FAILED'; readonly code: string; readonly message: string; readonly channelTradeNo?: string }
   | { readonly status: 'UNKNOWN'; readonly reason: string };
 
+/**
+ * What Tongbao knows about an attempt when it asks the channel about it, so an adapter never has to read
+ * Tongbao's tables: the attempt number (the channel's out_trade_no), the channel's own number once Tongbao
+ * learned it (a pending answer, a callback), and the amount and currency asked.
+ */
+export interface ChannelQueryRequest {
+  readonly attemptNo: string;
+  readonly channelTradeNo: string | null;
+  readonly amountMinor: bigint;
+  readonly currency: string;
+}
+
 /** Query answers add NOT_FOUND: the channel never saw this attempt (so nothing was charged). */
 export type ChannelQueryResult = ChannelPayResult | { readonly status: 'NOT_FOUND' };
 
@@ -81,6 +93,21 @@ export interface ChannelRefundRequest {
   readonly currency: string;
   readonly reason: string | null;
   readonly notifyUrl: string;
+  /** What the refunded payment took (its attempt's amount); WeChat Pay names the order total with every refund. */
+  readonly paymentAmountMinor: bigint;
+}
+
+/** What Tongbao knows about a refund when it asks the channel about it (see ChannelQueryRequest). */
+export interface ChannelRefundQueryRequest {
+  readonly refundNo: string;
+  /** The refunded payment's attempt number: Alipay finds a refund only under its trade. */
+  readonly attemptNo: string;
+  readonly channelTradeNo: string | null;
+  /** What the refunded payment took. */
+  readonly paymentAmountMinor: bigint;
+  /** The refund's own amount and currency. */
+  readonly amountMinor: bigint;
+  readonly currency: string;
 }
 
 export type ChannelRefundResult =
@@ -216,9 +243,9 @@ export interface ChannelAdapter {
   readonly name: string;
   readonly capabilities: ChannelCapabilities;
   pay(request: ChannelPayRequest): Promise<ChannelPayResult>;
-  query(attemptNo: string): Promise<ChannelQueryResult>;
+  query(request: ChannelQueryRequest): Promise<ChannelQueryResult>;
   refund(request: ChannelRefundRequest): Promise<ChannelRefundResult>;
-  queryRefund(refundNo: string): Promise<ChannelRefundQueryResult>;
+  queryRefund(request: ChannelRefundQueryRequest): Promise<ChannelRefundQueryResult>;
   close(attemptNo: string): Promise<ChannelCloseResult>;
   /** Verifies the signature and freshness of a callback and parses it; never throws for bad input. */
   verifyNotification(request: InboundChannelRequest): NotificationVerification;

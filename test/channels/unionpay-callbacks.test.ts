@@ -5,6 +5,7 @@ import { parseUnionpayConfig, statementHeader, unionpayProducts, type UnionpayFr
 import { formBody, settlementDayOf, txnTimeOf } from '../../src/channels/unionpay/protocol.js';
 import { withSignature } from '../../src/channels/unionpay/signature.js';
 import { merId, otherMerId, startHarness, submitForm, uniqueNo, waitFor, type Harness } from '../simulators/unionpay/harness.js';
+import { queryOf, refundQueryOf } from '../helpers/channel-requests.js';
 
 describe('UnionPay callbacks, pre-authorization, statements and configuration', () => {
   let h: Harness;
@@ -113,7 +114,7 @@ describe('UnionPay callbacks, pre-authorization, statements and configuration', 
       });
       // The resends repeat the accepted callback, so the replay guard refuses them; the query settles the attempt.
       expect(deliveries.map((delivery) => delivery.statusCode)).toEqual([400, 400, 400]);
-      expect(await h.adapter.query(request.attemptNo)).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1600n });
+      expect(await h.adapter.query(queryOf(request))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1600n });
     });
   });
 
@@ -184,7 +185,7 @@ describe('UnionPay callbacks, pre-authorization, statements and configuration', 
       const merchant = h.extraAdapter({ merId: otherMerId });
       const payment = { ...tokenPay(1000n) };
       const paid = await merchant.pay(payment);
-      const refund = { refundNo: uniqueNo('R'), attemptNo: payment.attemptNo, channelTradeNo: null, amountMinor: 300n, currency: 'CNY', reason: null, notifyUrl: notifyUrl() };
+      const refund = { refundNo: uniqueNo('R'), attemptNo: payment.attemptNo, channelTradeNo: null, paymentAmountMinor: payment.amountMinor, amountMinor: 300n, currency: 'CNY', reason: null, notifyUrl: notifyUrl() };
       const refunded = await merchant.refund(refund);
       await merchant.pay(tokenPay(4001n));
       const day = settlementDayOf(new Date());

@@ -192,7 +192,7 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
       return result.ok ? payResultFromAnswer(result.answer, payRequest) : { status: 'UNKNOWN', reason: result.reason };
     },
 
-    async query(attemptNo) {
+    async query({ attemptNo }) {
       const result = await call('GET', `/v1/payments/${encodeURIComponent(attemptNo)}`);
       return result.ok ? queryResultFromAnswer(result.answer, attemptNo) : { status: 'UNKNOWN', reason: result.reason };
     },
@@ -202,7 +202,7 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
       return result.ok ? refundResultFromAnswer(result.answer, refundRequest) : { status: 'UNKNOWN', reason: result.reason };
     },
 
-    async queryRefund(refundNo) {
+    async queryRefund({ refundNo }) {
       const result = await call('GET', `/v1/refunds/${encodeURIComponent(refundNo)}`);
       return result.ok ? refundQueryResultFromAnswer(result.answer, refundNo) : { status: 'UNKNOWN', reason: result.reason };
     },

@@ -19,7 +19,9 @@ import type {
   ChannelCloseResult,
   ChannelPayRequest,
   ChannelPayResult,
+  ChannelQueryRequest,
   ChannelQueryResult,
+  ChannelRefundQueryRequest,
   ChannelRefundQueryResult,
   ChannelRefundRequest,
   ChannelRefundResult,
@@ -110,7 +112,7 @@ export function createStripeAdapter(input: unknown): StripeAdapter {
     return { status: 'FAILED', code: failure.code, message: failure.message, ...(declined ? { channelTradeNo: declined } : {}) };
   }
 
-  async function query(attemptNo: string): Promise<ChannelQueryResult> {
+  async function query({ attemptNo }: ChannelQueryRequest): Promise<ChannelQueryResult> {
     const lookup = await findIntent(client, config, attemptMatch(attemptNo));
     if (!lookup.ok) return { status: 'UNKNOWN', reason: lookup.reason };
     if (!lookup.intent) return { status: 'NOT_FOUND' };
@@ -137,7 +139,7 @@ export function createStripeAdapter(input: unknown): StripeAdapter {
     return refundResultFromRefund(answer.value, { metadataKey: metadataKeys.refundNo, number: request.refundNo, amountMinor: request.amountMinor, currency: request.currency });
   }
 
-  async function queryRefund(refundNo: string): Promise<ChannelRefundQueryResult> {
+  async function queryRefund({ refundNo }: ChannelRefundQueryRequest): Promise<ChannelRefundQueryResult> {
     const lookup = await findRefund(client, config, { key: metadataKeys.refundNo, value: refundNo });
     if (!lookup.ok) return { status: 'UNKNOWN', reason: lookup.reason };
     if (!lookup.refund) return { status: 'NOT_FOUND' };

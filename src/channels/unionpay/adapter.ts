@@ -107,14 +107,14 @@ export function createUnionpayAdapter(settings: unknown, options: UnionpayAdapte
     capabilities: unionpayCapabilities,
     pay: (request) => pay(core, request),
 
-    async query(attemptNo) {
+    async query({ attemptNo }) {
       const outcome = await core.queryOrder(attemptNo, [txnTypes.consume]);
       return outcome.kind === 'NOT_FOUND' ? { status: 'NOT_FOUND' } : payResultOf(outcome);
     },
 
     refund: (request) => refund(core, request),
 
-    async queryRefund(refundNo) {
+    async queryRefund({ refundNo }) {
       const outcome = await core.queryOrder(refundNo, [txnTypes.refund]);
       return outcome.kind === 'NOT_FOUND' ? { status: 'NOT_FOUND' } : refundResultOf(outcome);
     },

@@ -129,7 +129,12 @@ export type ChannelNotification =
   | { readonly kind: 'PAYMENT'; readonly attemptNo: string; readonly result: ChannelPayResult }
   | { readonly kind: 'REFUND'; readonly refundNo: string; readonly result: ChannelRefundResult }
   /** A pre-authorization step or a payout settled at the channel; operationNo is Tongbao's number for it. */
-  | { readonly kind: 'OPERATION'; readonly operationNo: string; readonly result: ChannelOperationResult };
+  | { readonly kind: 'OPERATION'; readonly operationNo: string; readonly result: ChannelOperationResult }
+  /**
+   * Genuine, but nothing for Tongbao to do (an event type it does not act on): acknowledged as received, so the
+   * channel stops sending it, and logged without a warning. `about` names it for the log (an event type).
+   */
+  | { readonly kind: 'IGNORED'; readonly about: string };
 
 export interface InboundChannelRequest {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
@@ -138,9 +143,20 @@ export interface InboundChannelRequest {
   readonly path?: string;
 }
 
-export type NotificationVerification =
-  | { readonly ok: true; readonly notification: ChannelNotification }
-  | { readonly ok: false; readonly reason: string };
+/**
+ * A callback that verified. The adapter does not remember callbacks itself: it names the callback by a
+ * replay key (a notify_id, a nonce, an event delivery) and says how long the key must be remembered (after
+ * that the same callback is refused as stale anyway). Tongbao refuses a key already spent, and spends it
+ * only once the callback's outcome is stored, in PostgreSQL, so every Tongbao process shares the memory.
+ */
+export interface VerifiedNotification {
+  readonly ok: true;
+  readonly notification: ChannelNotification;
+  readonly replayKey: string;
+  readonly replayWindowMs: number;
+}
+
+export type NotificationVerification = VerifiedNotification | { readonly ok: false; readonly reason: string };
 
 /** What Tongbao answers the channel's callback with, in the channel's own words. */
 export interface ChannelAcknowledgement {
@@ -260,11 +276,12 @@ export interface ChannelAdapter {
   readonly payouts?: ChannelPayouts;
 }
 
-/** Tongbao's own number a callback is about: the attempt, refund or operation number. */
-export function notificationSubjectNo(notification: ChannelNotification): string {
+/** Tongbao's own number a callback is about: the attempt, refund or operation number; null for an ignored one. */
+export function notificationSubjectNo(notification: ChannelNotification): string | null {
   switch (notification.kind) {
     case 'PAYMENT': return notification.attemptNo;
     case 'REFUND': return notification.refundNo;
     case 'OPERATION': return notification.operationNo;
+    case 'IGNORED': return null;
   }
 }

@@ -3,6 +3,7 @@ import type { Context } from '../context.js';
 import { withTransaction } from '../db/pool.js';
 import { recordEvent } from '../events/index.js';
 import { enqueue, type JobHandlers } from '../jobs/index.js';
+import { pruneCallbackReceipts } from './callback-receipts.js';
 import { attemptQuery, refundedAttempt, refundQuery } from './channel-requests.js';
 import { closeTrade } from './close.js';
 import { listEscrowTradesDue } from './escrow-repository.js';
@@ -23,7 +24,8 @@ export function tradeJobHandlers(context: Context): Pick<JobHandlers, 'trade.exp
      * Every minute (graphile-worker cron): orders past their deadline get an expiry job, and attempts and
      * refunds still processing that nobody is querying (the process died between the channel call and
      * scheduling the query) get a compensation query, and escrow trades due for settlement without a settle
-     * job (a lost job, or escrow a failed refund gave back) get one. Job keys with preserved run times make it idempotent.
+     * job (a lost job, or escrow a failed refund gave back) get one, and expired callback receipts are pruned.
+     * Job keys with preserved run times make it idempotent.
      */
     async 'trade.sweep'() {
       const at = now();
@@ -42,6 +44,8 @@ export function tradeJobHandlers(context: Context): Pick<JobHandlers, 'trade.exp
         await enqueue(context.pool, 'trade.escrow.settle', { trade_no: tradeNo }, { jobKey: jobKeys.escrowSettle(tradeNo), preserveRunAt: true });
       }
       for (const tradeNo of await repository.listTradesToFinish(context.pool, at, sweepBatchSize)) await finishTrade(context, tradeNo, at);
+      // Callbacks past their window are refused as stale by their adapter anyway: their receipts can go.
+      await pruneCallbackReceipts(context.pool, sweepBatchSize);
     },
 
     async 'trade.escrow.settle'({ trade_no }) {

@@ -454,23 +454,29 @@ describe('Stripe channel against the simulator', () => {
       expect(adapter.verifyNotification(signed(eventBody('CB-OK')))).toMatchObject({ ok: true, notification: { kind: 'PAYMENT', attemptNo: 'CB-OK', result: { status: 'SUCCEEDED', amountMinor: 700n } } });
     });
 
-    it('rejects a tampered body, a wrong secret, a missing header and an event it cannot attribute', () => {
+    it('rejects a tampered body, a wrong secret and a missing header, and ignores a genuine event it does not act on', () => {
       const genuine = signed(eventBody());
       const tampered = genuine.rawBody.replace('"amount": 700', '"amount": 70000');
       expect(tampered).not.toBe(genuine.rawBody);
       expect(adapter.verifyNotification({ ...genuine, rawBody: tampered })).toEqual({ ok: false, reason: 'invalid signature' });
       expect(adapter.verifyNotification(signed(eventBody(), { secret: `whsec_${randomBytes(24).toString('base64url')}` }))).toEqual({ ok: false, reason: 'invalid signature' });
       expect(adapter.verifyNotification({ headers: {}, rawBody: eventBody() })).toEqual({ ok: false, reason: 'missing Stripe-Signature' });
-      expect(adapter.verifyNotification(signed(JSON.stringify({ id: 'evt_x', object: 'event', type: 'customer.created', created: 1, data: { object: {} } })))).toMatchObject({ ok: false });
+      expect(adapter.verifyNotification(signed(JSON.stringify({ id: 'evt_x', object: 'event', type: 'customer.created', created: 1, data: { object: {} } })))).toMatchObject({
+        ok: true, notification: { kind: 'IGNORED', about: 'event customer.created' },
+      });
+      expect(adapter.verifyNotification(signed(eventBody().replace(`"${metadataKeys.attemptNo}"`, '"someone_elses_number"')))).toMatchObject({ ok: false });
       expect(adapter.verifyNotification(signed('not json'))).toMatchObject({ ok: false });
     });
 
-    it('rejects a replayed delivery but accepts Stripe re-sending the event with a new signature', async () => {
+    it('names a delivery by its event and signed timestamp: a replay has the same key, Stripe re-sending the event a new one', async () => {
       const rawBody = eventBody();
       const delivery = signed(rawBody);
-      expect(adapter.verifyNotification(delivery)).toMatchObject({ ok: true });
-      expect(adapter.verifyNotification(delivery)).toEqual({ ok: false, reason: 'replayed delivery' });
-      expect(adapter.verifyNotification(signed(rawBody, { at: Math.floor(Date.now() / 1000) - 1 }))).toMatchObject({ ok: true });
+      const first = adapter.verifyNotification(delivery);
+      expect(first).toMatchObject({ ok: true, replayKey: expect.stringMatching(/^evt_\w+:\d+$/) });
+      expect(adapter.verifyNotification(delivery)).toEqual(first);
+      const resigned = adapter.verifyNotification(signed(rawBody, { at: Math.floor(Date.now() / 1000) - 1 }));
+      expect(resigned).toMatchObject({ ok: true });
+      expect(resigned.ok && first.ok && resigned.replayKey !== first.replayKey).toBe(true);
       const event = stripe.events.find((candidate) => candidate.type === 'payment_intent.succeeded')!;
       const before = receiver.received.length;
       stripe.resendEvent(event.id, receiver.url);

@@ -96,7 +96,7 @@ describe('wechat channel over HTTP', () => {
     const callback = await waitFor(() => receiver.about(attemptNo)[0]);
     const order = simulator.books.orders.get(attemptNo)!;
     const succeeded = { status: 'SUCCEEDED', channelTradeNo: order.transactionId, amountMinor: 1234n, currency: 'CNY', paidAt: new Date(Math.floor(order.successTime!.getTime() / 1000) * 1000) };
-    expect(callback.verification).toEqual({ ok: true, notification: { kind: 'PAYMENT', attemptNo, result: succeeded } });
+    expect(callback.verification).toEqual({ ok: true, notification: { kind: 'PAYMENT', attemptNo, result: succeeded }, replayKey: expect.stringMatching(/^id:/), replayWindowMs: 10 * 60_000 });
     await waitFor(() => simulator.deliveries.find((delivery) => delivery.statusCode === 204 && delivery.eventType === 'TRANSACTION.SUCCESS') ?? undefined);
     expect(await adapter.query(queryOf(payment))).toEqual(succeeded);
   });
@@ -145,7 +145,7 @@ describe('wechat channel over HTTP', () => {
     expect(await adapter.queryRefund(refundQueryOf(request))).toEqual(result);
     expect(await adapter.query(queryOf(payment))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1000n });
     const callback = await waitFor(() => receiver.about(request.refundNo)[0]);
-    expect(callback.verification).toEqual({ ok: true, notification: { kind: 'REFUND', refundNo: request.refundNo, result } });
+    expect(callback.verification).toMatchObject({ ok: true, notification: { kind: 'REFUND', refundNo: request.refundNo, result } });
   });
 
   it('refunds in parts and declines an over-refund as FAILED', async () => {

@@ -48,7 +48,7 @@ export interface ChannelFleet {
 
 const alipayAppId = '2021000122600001';
 const unionpayMerId = '777290058110048';
-const stripeWebhookSecret = 'whsec_channel_flow_0123456789abcdef';
+export const stripeWebhookSecret = 'whsec_channel_flow_0123456789abcdef';
 
 async function putInService(t: TestInstance, channel: string, config: Record<string, unknown>): Promise<void> {
   const saved = await t.admin('PUT', `/channels/${channel}`, { enabled: true, config });

@@ -29,7 +29,7 @@ import type {
   NotificationVerification,
 } from '../types.js';
 import type { AlipayConfig } from './config.js';
-import { freshnessProblem, notificationFromParams, NotifyIdWindow, parseFormBody, sentAt } from './notifications.js';
+import { allowedClockSkewMs, freshnessProblem, notificationFromParams, notificationWindowMs, parseFormBody, sentAt } from './notifications.js';
 import { payoutQueryResultFromAnswer, payoutRequestProblem, payoutResultFromAnswer, transferBizContent, transferQueryBizContent } from './payout-protocol.js';
 import {
   alipayCurrency,
@@ -83,7 +83,6 @@ function payRequestProblem(request: ChannelPayRequest, product: string): { statu
 
 export function createAlipayAdapter(config: AlipayConfig): AlipayAdapter {
   const gateway = createAlipayGateway(config);
-  const acceptedNotifyIds = new NotifyIdWindow();
 
   async function pay(request: ChannelPayRequest): Promise<ChannelPayResult> {
     const product = request.product ?? alipayProducts.precreate;
@@ -146,7 +145,10 @@ export function createAlipayAdapter(config: AlipayConfig): AlipayAdapter {
     },
   };
 
-  /** Signature, app, freshness, meaning, then the replay window: an id is spent only by a notification accepted. */
+  /**
+   * Signature, app, freshness, then meaning. The notify_id names the notification: Alipay keeps it across its
+   * retries, and a copy is refused as stale once the window and the clock skew have passed.
+   */
   function verifyNotification(inbound: InboundChannelRequest): NotificationVerification {
     const params = parseFormBody(inbound.rawBody);
     if (!params || !params.sign) return { ok: false, reason: 'not a signed Alipay notification' };
@@ -160,8 +162,7 @@ export function createAlipayAdapter(config: AlipayConfig): AlipayAdapter {
     const parsed = notificationFromParams(params);
     if (!parsed.ok) return parsed;
     if (!params.notify_id) return { ok: false, reason: 'missing notify_id' };
-    if (!acceptedNotifyIds.use(params.notify_id, nowMs)) return { ok: false, reason: 'replayed notify_id' };
-    return parsed;
+    return { ...parsed, replayKey: `notify_id:${params.notify_id}`, replayWindowMs: notificationWindowMs + allowedClockSkewMs };
   }
 
   async function downloadStatement(date: string): Promise<string> {

@@ -204,10 +204,14 @@ describe('sandbox channel over HTTP', () => {
       expect(adapter.verifyNotification(craft({ nowMs: Date.now() - 6 * 60 * 1000 }))).toEqual({ ok: false, reason: 'stale timestamp' });
     });
 
-    it('rejects a replayed nonce', () => {
+    it('names a callback by its nonce, for Tongbao to refuse a replay, and keeps it two windows', () => {
       const genuine = craft();
-      expect(adapter.verifyNotification(genuine).ok).toBe(true);
-      expect(adapter.verifyNotification(genuine)).toEqual({ ok: false, reason: 'replayed nonce' });
+      const nonce = (genuine.headers as Record<string, string>)[sandboxHeaders.nonce];
+      const first = adapter.verifyNotification(genuine);
+      expect(first).toMatchObject({ ok: true, replayKey: `nonce:${nonce}`, replayWindowMs: 10 * 60 * 1000 });
+      // The adapter keeps no memory of its own: the same bytes name the same key, which the route refuses once spent.
+      expect(adapter.verifyNotification(genuine)).toEqual(first);
+      expect(adapter.verifyNotification(craft())).toMatchObject({ ok: true, replayKey: expect.not.stringContaining(String(nonce)) });
     });
 
     it('rejects a callback for another merchant or posted to another path', () => {

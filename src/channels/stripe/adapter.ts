@@ -30,7 +30,7 @@ import type {
 } from '../types.js';
 import { createStripeClient, type StripeChannelClient } from './client.js';
 import { parseStripeConfig, type StripeConfig } from './config.js';
-import { DeliveryWindow, headerValue, notificationFromEvent, signatureHeader, signatureTimestamp } from './events.js';
+import { headerValue, notificationFromEvent, signatureHeader, signatureTimestamp } from './events.js';
 import { failureReason, findIntent, findRefund } from './lookup.js';
 import { createStripePreauth, type StripePreauth } from './preauth.js';
 import {
@@ -88,7 +88,6 @@ function failedOrUnknown(failure: CallFailure): { status: 'FAILED'; code: string
 export function createStripeAdapter(input: unknown): StripeAdapter {
   const config: StripeConfig = parseStripeConfig(input);
   const client: StripeChannelClient = createStripeClient(config);
-  const deliveries = new DeliveryWindow(config.webhookToleranceSeconds * 1000);
   const attemptMatch = (attemptNo: string) => [{ key: metadataKeys.attemptNo, value: attemptNo }];
 
   async function pay(request: ChannelPayRequest): Promise<ChannelPayResult> {
@@ -181,8 +180,9 @@ export function createStripeAdapter(input: unknown): StripeAdapter {
       }
       const parsed = notificationFromEvent(event);
       if (!parsed.ok) return parsed;
-      if (!deliveries.use(`${parsed.eventId}:${signedAt}`, nowMs)) return { ok: false, reason: 'replayed delivery' };
-      return { ok: true, notification: parsed.notification };
+      // A delivery is named by its event and signed timestamp (see events.ts); a timestamp may lie up to the
+      // tolerance either side of now, so the key is remembered for twice the tolerance.
+      return { ok: true, notification: parsed.notification, replayKey: `${parsed.eventId}:${signedAt}`, replayWindowMs: 2 * config.webhookToleranceSeconds * 1000 };
     } catch {
       return { ok: false, reason: 'the callback could not be read' };
     }

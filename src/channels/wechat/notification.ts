@@ -168,7 +168,8 @@ export function notificationFromEnvelope(envelope: NotificationEnvelope, apiV3Ke
     const result = refundResultFromRefund(refundFromResource(decrypted), { outRefundNo: decrypted.out_refund_no });
     return { ok: true, id: envelope.id, notification: { kind: 'REFUND', refundNo: decrypted.out_refund_no, result } };
   }
-  return { ok: false, reason: `unsupported event_type ${envelope.event_type.slice(0, 40)}` };
+  // Genuine (signed, and sealed with this merchant's APIv3 key) but about nothing Tongbao does: acknowledged.
+  return { ok: true, id: envelope.id, notification: { kind: 'IGNORED', about: `event_type ${envelope.event_type.slice(0, 40)}` } };
 }
 
 /** Domestic refunds are in CNY; the callback leaves the currency out. */

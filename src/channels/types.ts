@@ -197,6 +197,11 @@ export type ChannelOperationResult =
 
 export type ChannelOperationQueryResult = ChannelOperationResult | { readonly status: 'NOT_FOUND' };
 
+/** A freeze's answer: like any operation's, but a hold the payer has to finish (a form, a redirect) says how. */
+export type ChannelFreezeResult =
+  | Exclude<ChannelOperationResult, { readonly status: 'PENDING' }>
+  | { readonly status: 'PENDING'; readonly channelRef?: string; readonly payerAction?: PayerAction };
+
 /**
  * Pre-authorization (预授权): hold an amount on the payer's means of payment, then capture part or all of it.
  * Every step has Tongbao's own operation number (unique, the idempotency key at the channel) and names the
@@ -210,6 +215,10 @@ export interface ChannelPreauthFreezeRequest {
   /** When the hold lapses at the channel if nothing captured it. */
   readonly expiresAt: Date;
   readonly notifyUrl: string;
+  /** Whose means of payment is held, as for ChannelPayRequest.payer: a card token, a Stripe PaymentMethod id. */
+  readonly payer?: { readonly type: string; readonly id: string };
+  /** Where the payer's browser returns after a form or redirect hold. */
+  readonly returnUrl?: string;
 }
 
 export interface ChannelPreauthStepRequest {
@@ -227,7 +236,7 @@ export interface ChannelPreauthCompleteCancelRequest extends ChannelPreauthStepR
 }
 
 export interface ChannelPreauth {
-  freeze(request: ChannelPreauthFreezeRequest): Promise<ChannelOperationResult>;
+  freeze(request: ChannelPreauthFreezeRequest): Promise<ChannelFreezeResult>;
   /** Releases the whole hold. */
   unfreeze(request: ChannelPreauthStepRequest): Promise<ChannelOperationResult>;
   /**

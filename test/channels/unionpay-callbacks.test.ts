@@ -1,7 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseUnionpayConfig, statementHeader, unionpayProducts, type UnionpayFreezeRequest } from '../../src/channels/unionpay/index.js';
+import type { ChannelPreauthFreezeRequest } from '../../src/channels/types.js';
+import { parseUnionpayConfig, statementHeader, unionpayProducts } from '../../src/channels/unionpay/index.js';
 import { formBody, settlementDayOf, txnTimeOf } from '../../src/channels/unionpay/protocol.js';
 import { withSignature } from '../../src/channels/unionpay/signature.js';
 import { merId, otherMerId, startHarness, submitForm, uniqueNo, waitFor, type Harness } from '../simulators/unionpay/harness.js';
@@ -121,7 +122,7 @@ describe('UnionPay callbacks, pre-authorization, statements and configuration', 
   });
 
   describe('pre-authorization', () => {
-    const freezeOf = (amountMinor: bigint, payer: UnionpayFreezeRequest['payer'] | null = token): UnionpayFreezeRequest => ({
+    const freezeOf = (amountMinor: bigint, payer: ChannelPreauthFreezeRequest['payer'] | null = token): ChannelPreauthFreezeRequest => ({
       operationNo: uniqueNo('F'), amountMinor, currency: 'CNY', subject: 'hotel deposit', expiresAt: new Date(Date.now() + 30 * 86_400_000), notifyUrl: notifyUrl(),
       ...(payer ? { payer } : {}),
     });

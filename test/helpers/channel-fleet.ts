@@ -16,9 +16,9 @@ import { startUnionpaySimulator, type UnionpaySimulator } from '../simulators/un
 import { adapterConfigInput, generateWechatCredentials } from '../simulators/wechat/keys.js';
 import { startWechatSimulator, type WechatSimulator } from '../simulators/wechat/simulator.js';
 
-/** What tongbao.trade.pay answered, as the alipay-sdk client returns it (camelCase keys). */
+/** What a gateway call answered (tongbao.trade.pay, tongbao.preauth.freeze), as the alipay-sdk client returns it (camelCase keys). */
 export interface PayAnswer {
-  readonly tradeStatus: string;
+  readonly tradeStatus?: string;
   readonly attemptNo?: string;
   readonly payerAction?: { readonly type: string; readonly url?: string; readonly content?: string; readonly fields?: Record<string, string> };
 }
@@ -73,7 +73,7 @@ export async function startChannelFleet(t: TestInstance): Promise<ChannelFleet> 
   });
   await putInService(t, 'unionpay', {
     baseUrl: unionpay.url, merId: unionpayMerId, certId: pki.merchant.certId, merchantPrivateKeyPem: pki.merchant.privateKeyPem,
-    rootCertPem: pki.rootCertPem, intermediateCertPem: pki.intermediateCertPem, signerName: pki.signerName, notifyUrl: notifyUrl('unionpay'), timeoutMs: 3000,
+    rootCertPem: pki.rootCertPem, intermediateCertPem: pki.intermediateCertPem, signerName: pki.signerName, notifyUrl: notifyUrl('unionpay'), tokenRequestorId: '62000000001', timeoutMs: 3000,
   });
 
   const stripe = await startStripeSimulator({ webhookRetryDelaysMs: [200, 500, 1000] });

@@ -20,14 +20,8 @@ export interface FactoryDependencies {
 
 type Factory = (config: Record<string, unknown>, dependencies: FactoryDependencies) => BuiltAdapter;
 
-/** Alipay's refund query needs the payment's number besides the refund's: Tongbao's refunds table has it. */
-async function refundAttemptNo(pool: Pool, refundNo: string): Promise<string | null> {
-  const { rows } = await pool.query<{ attempt_no: string }>('select attempt_no from refunds where refund_no = $1', [refundNo]);
-  return rows[0]?.attempt_no ?? null;
-}
-
 export const channelFactories: Readonly<Record<string, Factory>> = {
-  alipay: (config, { pool }) => createAlipayAdapter(parseAlipayConfig(config), { findRefundAttemptNo: (refundNo) => refundAttemptNo(pool, refundNo) }),
+  alipay: (config) => createAlipayAdapter(parseAlipayConfig(config)),
   wechat: (config) => createWechatAdapter(parseWechatConfig(config)),
   unionpay: (config) => createUnionpayAdapter(config),
   stripe: (config) => createStripeAdapter(config),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
 import { guardChannel, type GuardSettings } from './guard.js';
+import { queryOf } from '../../test/helpers/channel-requests.js';
 import { ChannelMetrics } from './metrics.js';
 import type { ChannelAdapter, ChannelPayRequest, ChannelPayResult } from './types.js';
 
@@ -48,7 +49,7 @@ describe('guarded channel', () => {
     expect(channel.available()).toBe(false);
     const reached = state.reached;
     expect(await channel.pay(request)).toMatchObject({ status: 'FAILED', code: 'CHANNEL_UNAVAILABLE' });
-    expect(await channel.query('A1')).toMatchObject({ status: 'UNKNOWN' });
+    expect(await channel.query(queryOf(request))).toMatchObject({ status: 'UNKNOWN' });
     expect(state.reached).toBe(reached);
     await new Promise((resolve) => setTimeout(resolve, 250));
     expect(channel.available()).toBe(true); // a call would now be let through to test the channel

@@ -78,6 +78,18 @@ export type ChannelPayResult =
   | { readonly status: 'FAILED'; readonly code: string; readonly message: string; readonly channelTradeNo?: string }
   | { readonly status: 'UNKNOWN'; readonly reason: string };
 
+/**
+ * What Tongbao knows about an attempt when it asks the channel about it, so an adapter never has to read
+ * Tongbao's tables: the attempt number (the channel's out_trade_no), the channel's own number once Tongbao
+ * learned it (a pending answer, a callback), and the amount and currency asked.
+ */
+export interface ChannelQueryRequest {
+  readonly attemptNo: string;
+  readonly channelTradeNo: string | null;
+  readonly amountMinor: bigint;
+  readonly currency: string;
+}
+
 /** Query answers add NOT_FOUND: the channel never saw this attempt (so nothing was charged). */
 export type ChannelQueryResult = ChannelPayResult | { readonly status: 'NOT_FOUND' };
 
@@ -89,6 +101,21 @@ export interface ChannelRefundRequest {
   readonly currency: string;
   readonly reason: string | null;
   readonly notifyUrl: string;
+  /** What the refunded payment took (its attempt's amount); WeChat Pay names the order total with every refund. */
+  readonly paymentAmountMinor: bigint;
+}
+
+/** What Tongbao knows about a refund when it asks the channel about it (see ChannelQueryRequest). */
+export interface ChannelRefundQueryRequest {
+  readonly refundNo: string;
+  /** The refunded payment's attempt number: Alipay finds a refund only under its trade. */
+  readonly attemptNo: string;
+  readonly channelTradeNo: string | null;
+  /** What the refunded payment took. */
+  readonly paymentAmountMinor: bigint;
+  /** The refund's own amount and currency. */
+  readonly amountMinor: bigint;
+  readonly currency: string;
 }
 
 export type ChannelRefundResult =
@@ -110,7 +137,12 @@ export type ChannelNotification =
   | { readonly kind: 'PAYMENT'; readonly attemptNo: string; readonly result: ChannelPayResult }
   | { readonly kind: 'REFUND'; readonly refundNo: string; readonly result: ChannelRefundResult }
   /** A pre-authorization step or a payout settled at the channel; operationNo is Tongbao's number for it. */
-  | { readonly kind: 'OPERATION'; readonly operationNo: string; readonly result: ChannelOperationResult };
+  | { readonly kind: 'OPERATION'; readonly operationNo: string; readonly result: ChannelOperationResult }
+  /**
+   * Genuine, but nothing for Tongbao to do (an event type it does not act on): acknowledged as received, so the
+   * channel stops sending it, and logged without a warning. `about` names it for the log (an event type).
+   */
+  | { readonly kind: 'IGNORED'; readonly about: string };
 
 export interface InboundChannelRequest {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
@@ -119,9 +151,20 @@ export interface InboundChannelRequest {
   readonly path?: string;
 }
 
-export type NotificationVerification =
-  | { readonly ok: true; readonly notification: ChannelNotification }
-  | { readonly ok: false; readonly reason: string };
+/**
+ * A callback that verified. The adapter does not remember callbacks itself: it names the callback by a
+ * replay key (a notify_id, a nonce, an event delivery) and says how long the key must be remembered (after
+ * that the same callback is refused as stale anyway). Tongbao refuses a key already spent, and spends it
+ * only once the callback's outcome is stored, in PostgreSQL, so every Tongbao process shares the memory.
+ */
+export interface VerifiedNotification {
+  readonly ok: true;
+  readonly notification: ChannelNotification;
+  readonly replayKey: string;
+  readonly replayWindowMs: number;
+}
+
+export type NotificationVerification = VerifiedNotification | { readonly ok: false; readonly reason: string };
 
 /** What Tongbao answers the channel's callback with, in the channel's own words. */
 export interface ChannelAcknowledgement {
@@ -162,6 +205,11 @@ export type ChannelOperationResult =
 
 export type ChannelOperationQueryResult = ChannelOperationResult | { readonly status: 'NOT_FOUND' };
 
+/** A freeze's answer: like any operation's, but a hold the payer has to finish (a form, a redirect) says how. */
+export type ChannelFreezeResult =
+  | Exclude<ChannelOperationResult, { readonly status: 'PENDING' }>
+  | { readonly status: 'PENDING'; readonly channelRef?: string; readonly payerAction?: PayerAction };
+
 /**
  * Pre-authorization (预授权): hold an amount on the payer's means of payment, then capture part or all of it.
  * Every step has Tongbao's own operation number (unique, the idempotency key at the channel) and names the
@@ -175,6 +223,10 @@ export interface ChannelPreauthFreezeRequest {
   /** When the hold lapses at the channel if nothing captured it. */
   readonly expiresAt: Date;
   readonly notifyUrl: string;
+  /** Whose means of payment is held, as for ChannelPayRequest.payer: a card token, a Stripe PaymentMethod id. */
+  readonly payer?: { readonly type: string; readonly id: string };
+  /** Where the payer's browser returns after a form or redirect hold. */
+  readonly returnUrl?: string;
 }
 
 export interface ChannelPreauthStepRequest {
@@ -192,7 +244,7 @@ export interface ChannelPreauthCompleteCancelRequest extends ChannelPreauthStepR
 }
 
 export interface ChannelPreauth {
-  freeze(request: ChannelPreauthFreezeRequest): Promise<ChannelOperationResult>;
+  freeze(request: ChannelPreauthFreezeRequest): Promise<ChannelFreezeResult>;
   /** Releases the whole hold. */
   unfreeze(request: ChannelPreauthStepRequest): Promise<ChannelOperationResult>;
   /**
@@ -266,9 +318,9 @@ export interface ChannelAdapter {
   readonly name: string;
   readonly capabilities: ChannelCapabilities;
   pay(request: ChannelPayRequest): Promise<ChannelPayResult>;
-  query(attemptNo: string): Promise<ChannelQueryResult>;
+  query(request: ChannelQueryRequest): Promise<ChannelQueryResult>;
   refund(request: ChannelRefundRequest): Promise<ChannelRefundResult>;
-  queryRefund(refundNo: string): Promise<ChannelRefundQueryResult>;
+  queryRefund(request: ChannelRefundQueryRequest): Promise<ChannelRefundQueryResult>;
   close(attemptNo: string): Promise<ChannelCloseResult>;
   /** Verifies the signature and freshness of a callback and parses it; never throws for bad input. */
   verifyNotification(request: InboundChannelRequest): NotificationVerification;
@@ -285,11 +337,12 @@ export interface ChannelAdapter {
   readonly agreements?: ChannelAgreements;
 }
 
-/** Tongbao's own number a callback is about: the attempt, refund or operation number. */
-export function notificationSubjectNo(notification: ChannelNotification): string {
+/** Tongbao's own number a callback is about: the attempt, refund or operation number; null for an ignored one. */
+export function notificationSubjectNo(notification: ChannelNotification): string | null {
   switch (notification.kind) {
     case 'PAYMENT': return notification.attemptNo;
     case 'REFUND': return notification.refundNo;
     case 'OPERATION': return notification.operationNo;
+    case 'IGNORED': return null;
   }
 }

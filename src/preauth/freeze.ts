@@ -20,6 +20,9 @@ export interface FreezeInput {
   channel: string;
   notify_url?: string | undefined;
   expire_time?: string | undefined;
+  /** Whose means of payment is held at the channel (a card token, a Stripe PaymentMethod id); never stored. */
+  payer_type?: string | undefined;
+  payer_id?: string | undefined;
 }
 
 /** When the hold lapses: the request's expire_time (gateway zone), else the configured hold period from now. */
@@ -62,7 +65,8 @@ export async function freeze(context: Context, app: GatewayAppRow, input: Freeze
   });
   if (!started) return repeatedFreeze(context, app, input, amountMinor, currency);
   context.log.info({ auth_no: started.auth.auth_no, out_order_no: input.out_order_no }, 'pre-authorization created');
-  return sendToChannel(context, started.auth, started.operation);
+  const payer = input.payer_id === undefined ? undefined : { type: input.payer_type ?? 'default', id: input.payer_id };
+  return sendToChannel(context, started.auth, started.operation, payer);
 }
 
 /** The hold already under this out_order_no, when it was asked the same way; the number reused otherwise. */

@@ -32,8 +32,9 @@ function presenter(context: Context) {
 /**
  * The operation answers as recorded, with its hold: succeeded or still processing is code 10000, failed is
  * AUTH.OPERATION_FAILED. A processing operation whose channel call got no usable answer this time is 20000.
+ * A freeze the payer has to finish at the channel (a form, a 3-D Secure redirect) carries payer_action, as pay does.
  */
-function answer(context: Context, outcome: StepOutcome): Record<string, string> {
+function answer(context: Context, outcome: StepOutcome): Record<string, unknown> {
   const { auth, operation, result } = outcome;
   if (operation.status === 'FAILED') {
     fail(errors.preauthOperationFailed, `the channel refused ${operation.kind} ${operation.operation_no}: ${operation.failure_code} ${operation.failure_message}; nothing changed`);
@@ -41,7 +42,8 @@ function answer(context: Context, outcome: StepOutcome): Record<string, string> 
   if (operation.status === 'PROCESSING' && result?.status === 'UNKNOWN') {
     fail(errors.systemError, `the channel result is not known yet (${result.reason}); Tongbao is querying it; query pre-authorization ${auth.auth_no} with out_request_no ${operation.out_request_no}, or wait for the notification`);
   }
-  return operationWithAuth(presenter(context), auth, operation);
+  const payerAction = operation.status === 'PROCESSING' && result?.status === 'PENDING' ? result.payerAction : undefined;
+  return { ...operationWithAuth(presenter(context), auth, operation), ...(payerAction ? { payer_action: payerAction } : {}) };
 }
 
 export const preauthMethods: GatewayMethod[] = [
@@ -54,6 +56,8 @@ export const preauthMethods: GatewayMethod[] = [
     channel: Type.String({ minLength: 1, maxLength: 32 }),
     notify_url: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^https?://' })),
     expire_time: Type.Optional(Type.String({ maxLength: 19 })),
+    payer_type: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+    payer_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'whose means of payment is held: a card token, a Stripe PaymentMethod id' })),
   }), async (context, call, biz) => answer(context, await freeze(context, call.app, biz, call.notifyUrl))),
 
   defineMethod('tongbao.preauth.unfreeze', Type.Object(stepFields), async (context, call, biz) =>

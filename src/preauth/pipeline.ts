@@ -5,7 +5,7 @@
  * transaction that wrote the operation, so a crash between the call and the record loses nothing.
  */
 import { addSeconds, now } from '../clock.js';
-import type { ChannelAdapter, ChannelOperationResult, ChannelPreauth } from '../channels/types.js';
+import type { ChannelAdapter, ChannelFreezeResult, ChannelPreauth, ChannelPreauthFreezeRequest } from '../channels/types.js';
 import type { Context } from '../context.js';
 import type { Client } from '../db/pool.js';
 import { errors, fail } from '../errors.js';
@@ -17,9 +17,15 @@ import * as repository from './repository.js';
 import type { AuthRow, OperationRow } from './repository.js';
 
 export interface StepOutcome extends OperationState {
-  /** What the channel answered this time; null when the request was answered from the records (a repeat). */
-  readonly result: ChannelOperationResult | null;
+  /**
+   * What the channel answered this time; null when the request was answered from the records (a repeat). A
+   * freeze the payer has to finish carries the payer's action.
+   */
+  readonly result: ChannelFreezeResult | null;
 }
+
+/** Who pays, for a freeze: passed to the channel as it is, never stored (like a pay's payer). */
+export type FreezePayer = ChannelPreauthFreezeRequest['payer'];
 
 /** The channel, which must be enabled, take pre-authorizations and take the currency. */
 export function requirePreauthChannel(context: Context, name: string, currency: string): ChannelAdapter & { preauth: ChannelPreauth } {
@@ -43,13 +49,13 @@ export async function scheduleFirstQuery(context: Context, client: Client, opera
   });
 }
 
-/** Calls the channel and records its answer. */
-export async function sendToChannel(context: Context, auth: AuthRow, operation: OperationRow): Promise<StepOutcome> {
-  const result = await callChannel(context, auth, operation);
+/** Calls the channel and records its answer. `payer` goes with a freeze only. */
+export async function sendToChannel(context: Context, auth: AuthRow, operation: OperationRow, payer?: FreezePayer): Promise<StepOutcome> {
+  const result = await callChannel(context, auth, operation, payer);
   return { ...(await recordOperationOutcome(context, operation, result)), result };
 }
 
-async function callChannel(context: Context, auth: AuthRow, operation: OperationRow): Promise<ChannelOperationResult> {
+async function callChannel(context: Context, auth: AuthRow, operation: OperationRow, payer: FreezePayer): Promise<ChannelFreezeResult> {
   const preauth = context.channels.get(auth.channel)?.preauth;
   // Left processing: the compensation query asks again once the channel is back.
   if (!preauth) return { status: 'UNKNOWN', reason: `channel ${auth.channel} is not enabled for pre-authorization` };
@@ -62,7 +68,7 @@ async function callChannel(context: Context, auth: AuthRow, operation: Operation
       case 'FREEZE':
         return await preauth.freeze({
           operationNo: operation.operation_no, amountMinor: operation.amount_minor, currency: operation.currency, subject: auth.subject,
-          expiresAt: auth.expires_at, notifyUrl,
+          expiresAt: auth.expires_at, notifyUrl, ...(payer ? { payer } : {}),
         });
       case 'UNFREEZE':
         return await preauth.unfreeze(step);

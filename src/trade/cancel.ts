@@ -4,6 +4,7 @@ import { withTransaction } from '../db/pool.js';
 import { errors, fail } from '../errors.js';
 import { recordEvent } from '../events/index.js';
 import { formatWallClock, nextCutoff } from '../shared/time.js';
+import { attemptQuery } from './channel-requests.js';
 import { closeTrade } from './close.js';
 import { refundEscrowPart } from './escrow.js';
 import { recordPayOutcome } from './outcomes.js';
@@ -55,7 +56,7 @@ async function settleInFlightAttempt(context: Context, trade: TradeRow): Promise
   if (!inFlight) return trade;
   const channel = context.channels.get(inFlight.channel);
   if (!channel) fail(errors.systemError, `channel ${inFlight.channel} is not configured; the trade cannot be cancelled yet`);
-  return recordPayOutcome(context, inFlight, await channel.query(inFlight.attempt_no));
+  return recordPayOutcome(context, inFlight, await channel.query(attemptQuery(inFlight)));
 }
 
 async function closeUnpaid(context: Context, trade: TradeRow): Promise<CancelOutcome> {

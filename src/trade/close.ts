@@ -2,6 +2,7 @@ import type { Context } from '../context.js';
 import { withTransaction, type Client } from '../db/pool.js';
 import { errors, fail } from '../errors.js';
 import { recordEvent } from '../events/index.js';
+import { attemptQuery } from './channel-requests.js';
 import { notifyTrade, recordPayOutcome } from './outcomes.js';
 import * as repository from './repository.js';
 import type { TradeRow } from './repository.js';
@@ -33,7 +34,7 @@ export async function closeTrade(context: Context, trade: TradeRow, reason: stri
     const answer = await channel.close(inFlight.attempt_no);
     if (answer.status === 'UNKNOWN') return { status: 'UNKNOWN', trade, reason: answer.reason };
     if (answer.status === 'ALREADY_PAID') {
-      const paid = await recordPayOutcome(context, inFlight, await channel.query(inFlight.attempt_no));
+      const paid = await recordPayOutcome(context, inFlight, await channel.query(attemptQuery(inFlight)));
       return paid.status === 'WAIT_BUYER_PAY' ? { status: 'UNKNOWN', trade: paid, reason: 'the channel says paid but its query disagrees' } : { status: 'PAID', trade: paid };
     }
     await recordPayOutcome(context, inFlight, { status: 'FAILED', code: 'CLOSED', message: `closed: ${reason}` });

@@ -3,6 +3,8 @@ import type { Context } from '../context.js';
 import { withTransaction } from '../db/pool.js';
 import { recordEvent } from '../events/index.js';
 import { enqueue, type JobHandlers } from '../jobs/index.js';
+import { pruneCallbackReceipts } from './callback-receipts.js';
+import { attemptQuery, refundedAttempt, refundQuery } from './channel-requests.js';
 import { closeTrade } from './close.js';
 import { listEscrowTradesDue } from './escrow-repository.js';
 import { jobKeys } from './job-keys.js';
@@ -22,7 +24,8 @@ export function tradeJobHandlers(context: Context): Pick<JobHandlers, 'trade.exp
      * Every minute (graphile-worker cron): orders past their deadline get an expiry job, and attempts and
      * refunds still processing that nobody is querying (the process died between the channel call and
      * scheduling the query) get a compensation query, and escrow trades due for settlement without a settle
-     * job (a lost job, or escrow a failed refund gave back) get one. Job keys with preserved run times make it idempotent.
+     * job (a lost job, or escrow a failed refund gave back) get one, and expired callback receipts are pruned.
+     * Job keys with preserved run times make it idempotent.
      */
     async 'trade.sweep'() {
       const at = now();
@@ -41,6 +44,8 @@ export function tradeJobHandlers(context: Context): Pick<JobHandlers, 'trade.exp
         await enqueue(context.pool, 'trade.escrow.settle', { trade_no: tradeNo }, { jobKey: jobKeys.escrowSettle(tradeNo), preserveRunAt: true });
       }
       for (const tradeNo of await repository.listTradesToFinish(context.pool, at, sweepBatchSize)) await finishTrade(context, tradeNo, at);
+      // Callbacks past their window are refused as stale by their adapter anyway: their receipts can go.
+      await pruneCallbackReceipts(context.pool, sweepBatchSize);
     },
 
     async 'trade.escrow.settle'({ trade_no }) {
@@ -65,7 +70,7 @@ export function tradeJobHandlers(context: Context): Pick<JobHandlers, 'trade.exp
       const attempt = await repository.findAttempt(context.pool, attempt_no);
       if (!attempt || attempt.status !== 'PROCESSING') return;
       const channel = context.channels.get(attempt.channel);
-      const result = channel ? await channel.query(attempt_no) : ({ status: 'UNKNOWN', reason: `channel ${attempt.channel} is not configured` } as const);
+      const result = channel ? await channel.query(attemptQuery(attempt)) : ({ status: 'UNKNOWN', reason: `channel ${attempt.channel} is not configured` } as const);
       const safeResult = result.status === 'NOT_FOUND' && !pastChannelTimeout(context, attempt.created_at)
         ? ({ status: 'UNKNOWN', reason: 'not found yet; the original request may still be on its way' } as const)
         : result;
@@ -79,10 +84,10 @@ export function tradeJobHandlers(context: Context): Pick<JobHandlers, 'trade.exp
       if (!refund || refund.status !== 'REFUND_PROCESSING') return;
       const channel = context.channels.get(refund.channel);
       if (channel) {
-        const answer = await channel.queryRefund(refund_no);
+        const answer = await channel.queryRefund(refundQuery(refund, await refundedAttempt(context.pool, refund)));
         if (answer.status === 'NOT_FOUND') {
           // Never reached the channel (or is a reversal still to send): send it now; refund_no is the channel's idempotency key.
-          await submitRefund(context, refund, (await repository.findTradeByNo(context.pool, refund.trade_no))!);
+          await submitRefund(context, refund);
         } else {
           await recordRefundOutcome(context, refund, answer);
         }

@@ -7,6 +7,7 @@ import { recordEvent } from '../events/index.js';
 import { enqueue } from '../jobs/index.js';
 import { formatAmount, parseAmount } from '../shared/money.js';
 import { formatWallClock } from '../shared/time.js';
+import { refundedAttempt, refundRequest } from './channel-requests.js';
 import { refundEscrowPart } from './escrow.js';
 import { channelNotifyUrl } from './pay.js';
 import { jobKeys } from './job-keys.js';
@@ -60,20 +61,13 @@ function checkRefundWindow(context: Context, trade: TradeRow): void {
 }
 
 /** Sends the refund to its channel; the channel's answer is data, never an exception. */
-export async function submitRefund(context: Context, refund: RefundRow, trade: TradeRow): Promise<RefundRow> {
+export async function submitRefund(context: Context, refund: RefundRow): Promise<RefundRow> {
   const channel = context.channels.get(refund.channel);
   if (!channel) return refund; // left processing; the compensation job retries once the channel is back
+  const payment = await refundedAttempt(context.pool, refund);
   let result: ChannelRefundResult;
   try {
-    result = await channel.refund({
-      refundNo: refund.refund_no,
-      attemptNo: refund.attempt_no,
-      channelTradeNo: trade.paid_attempt_no === refund.attempt_no ? trade.channel_trade_no : null,
-      amountMinor: refund.amount_minor,
-      currency: refund.currency,
-      reason: refund.reason,
-      notifyUrl: channelNotifyUrl(context, channel.name),
-    });
+    result = await channel.refund(refundRequest(refund, payment, channelNotifyUrl(context, channel.name)));
   } catch (error) {
     context.log.error({ err: error, refund_no: refund.refund_no }, 'channel adapter threw on refund');
     result = { status: 'UNKNOWN', reason: (error as Error).message };
@@ -112,7 +106,7 @@ export async function refundTrade(context: Context, trade: TradeRow, input: Refu
  * not final; should the process die first, the periodic sweep finds the refund still processing.
  */
 export async function sendRefund(context: Context, refund: RefundRow, trade: TradeRow): Promise<{ refund: RefundRow; trade: TradeRow }> {
-  const finished = await submitRefund(context, refund, trade);
+  const finished = await submitRefund(context, refund);
   if (finished.status === 'REFUND_PROCESSING') {
     await enqueue(context.pool, 'refund.query', { refund_no: refund.refund_no }, {
       runAt: addSeconds(now(), context.config.compensationRetrySeconds[0]!), jobKey: jobKeys.refundQuery(refund.refund_no),

@@ -7,6 +7,7 @@ import { createStripeAdapter, metadataKeys, paymentIntentEvents, refundEvents, s
 import { notificationSubjectNo, type ChannelPayRequest, type ChannelRefundRequest, type NotificationVerification } from '../../src/channels/types.js';
 import { startStripeSimulator, stripeSignatureHeader, type StripeSimulator } from '../simulators/stripe/simulator.js';
 import { waitFor } from '../helpers/wait.js';
+import { queryOf, refundQueryOf } from '../helpers/channel-requests.js';
 
 const webhookSecret = `whsec_${randomBytes(24).toString('base64url')}`;
 const timeoutMs = 400;
@@ -78,10 +79,11 @@ describe('Stripe channel against the simulator', () => {
     payer: { type: 'stripe_payment_method', id: 'pm_card_visa' },
     ...overrides,
   });
-  const refundRequest = (attemptNo: string, amountMinor: bigint, overrides: Partial<ChannelRefundRequest> = {}): ChannelRefundRequest => ({
+  const refundRequest = (payment: Pick<ChannelPayRequest, 'attemptNo' | 'amountMinor'>, amountMinor: bigint, overrides: Partial<ChannelRefundRequest> = {}): ChannelRefundRequest => ({
     refundNo: uniqueNo('R'),
-    attemptNo,
+    attemptNo: payment.attemptNo,
     channelTradeNo: null,
+    paymentAmountMinor: payment.amountMinor,
     amountMinor,
     currency: 'USD',
     reason: 'customer asked',
@@ -132,7 +134,7 @@ describe('Stripe channel against the simulator', () => {
       expect(result).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1999n, currency: 'USD', channelTradeNo: expect.stringMatching(/^pi_/) });
       const create = stripe.requests.find((seen) => seen.method === 'POST' && seen.params.metadata && (seen.params.metadata as Record<string, string>)[metadataKeys.attemptNo] === request.attemptNo);
       expect(create).toMatchObject({ path: '/v1/payment_intents', idempotencyKey: request.attemptNo, authorized: true, params: { amount: '1999', currency: 'usd', confirm: 'true', capture_method: 'automatic' } });
-      expect(await adapter.query(request.attemptNo)).toEqual(result);
+      expect(await adapter.query(queryOf(request))).toEqual(result);
       const [notification] = await waitFor(() => (receiver.about(request.attemptNo).length > 0 ? receiver.about(request.attemptNo) : undefined));
       expect(notification).toMatchObject({ kind: 'PAYMENT', result: { status: 'SUCCEEDED', amountMinor: 1999n } });
     });
@@ -159,14 +161,14 @@ describe('Stripe channel against the simulator', () => {
       const declined = payRequest({ payer: { type: 'stripe_payment_method', id: 'pm_card_chargeDeclined' } });
       const result = await adapter.pay(declined);
       expect(result).toMatchObject({ status: 'FAILED', code: 'generic_decline', channelTradeNo: expect.stringMatching(/^pi_/) });
-      expect(await adapter.query(declined.attemptNo)).toMatchObject({ status: 'FAILED', code: 'generic_decline' });
+      expect(await adapter.query(queryOf(declined))).toMatchObject({ status: 'FAILED', code: 'generic_decline' });
       expect(await adapter.pay(payRequest({ payer: { type: 'stripe_payment_method', id: 'pm_card_chargeDeclinedInsufficientFunds' } }))).toMatchObject({ status: 'FAILED', code: 'insufficient_funds' });
     });
 
     it('turns a 400 invalid request into FAILED with its code; nothing was created', async () => {
       const tooSmall = payRequest({ amountMinor: 30n });
       expect(await adapter.pay(tooSmall)).toMatchObject({ status: 'FAILED', code: 'amount_too_small' });
-      expect(await adapter.query(tooSmall.attemptNo)).toEqual({ status: 'NOT_FOUND' });
+      expect(await adapter.query(queryOf(tooSmall))).toEqual({ status: 'NOT_FOUND' });
       expect(await adapter.pay(payRequest({ payer: { type: 'stripe_payment_method', id: 'pm_nope' } }))).toMatchObject({ status: 'FAILED', code: 'resource_missing' });
       expect(await adapter.pay(payRequest({ payer: undefined }))).toMatchObject({ status: 'FAILED', code: 'payment_method_required' });
     });
@@ -188,7 +190,7 @@ describe('Stripe channel against the simulator', () => {
       });
       stripe.account.completeAuthentication(result.status === 'PENDING' ? result.channelTradeNo! : '', true);
       await waitFor(() => receiver.about(request.attemptNo).find((notification) => notification.kind === 'PAYMENT' && notification.result.status === 'SUCCEEDED'));
-      expect(await adapter.query(request.attemptNo)).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1999n });
+      expect(await adapter.query(queryOf(request))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1999n });
     });
 
     it('reports asynchronous settlement as PENDING until it settles either way', async () => {
@@ -201,11 +203,11 @@ describe('Stripe channel against the simulator', () => {
       } finally {
         stripe.account.asyncSettlement = false;
       }
-      expect(await adapter.query(later.attemptNo)).toMatchObject({ status: 'PENDING' });
+      expect(await adapter.query(queryOf(later))).toMatchObject({ status: 'PENDING' });
       stripe.account.settle(stripe.intentByMetadata(metadataKeys.attemptNo, later.attemptNo)!.id, 'succeeded');
       stripe.account.settle(stripe.intentByMetadata(metadataKeys.attemptNo, failing.attemptNo)!.id, 'failed');
-      expect(await adapter.query(later.attemptNo)).toMatchObject({ status: 'SUCCEEDED' });
-      expect(await adapter.query(failing.attemptNo)).toMatchObject({ status: 'FAILED', code: 'generic_decline' });
+      expect(await adapter.query(queryOf(later))).toMatchObject({ status: 'SUCCEEDED' });
+      expect(await adapter.query(queryOf(failing))).toMatchObject({ status: 'FAILED', code: 'generic_decline' });
       await waitFor(() => receiver.about(later.attemptNo).find((notification) => notification.kind === 'PAYMENT' && notification.result.status === 'SUCCEEDED'));
       await waitFor(() => receiver.about(failing.attemptNo).find((notification) => notification.kind === 'PAYMENT' && notification.result.status === 'FAILED'));
     });
@@ -216,11 +218,11 @@ describe('Stripe channel against the simulator', () => {
       const startedAt = Date.now();
       expect(await adapter.pay(untouched)).toEqual({ status: 'UNKNOWN', reason: 'timeout' });
       expect(Date.now() - startedAt).toBeLessThan(timeoutMs + 600);
-      expect(await adapter.query(untouched.attemptNo)).toEqual({ status: 'NOT_FOUND' });
+      expect(await adapter.query(queryOf(untouched))).toEqual({ status: 'NOT_FOUND' });
       const charged = payRequest();
       stripe.hangNext({ method: 'POST', path: '/v1/payment_intents', afterProcessing: true });
       expect(await adapter.pay(charged)).toEqual({ status: 'UNKNOWN', reason: 'timeout' });
-      expect(await adapter.query(charged.attemptNo)).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1999n });
+      expect(await adapter.query(queryOf(charged))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1999n });
     });
 
     it('queues calls in its own bounded pool, and a call stuck behind a hang is UNKNOWN at the deadline', async () => {
@@ -232,7 +234,7 @@ describe('Stripe channel against the simulator', () => {
       expect(results).toEqual([{ status: 'UNKNOWN', reason: 'timeout' }, { status: 'UNKNOWN', reason: 'timeout' }]);
       // The queued call left only when the hung connection was torn down, too late for its deadline; it still charged.
       await waitFor(() => (stripe.requests.length >= sentBefore + 2 ? true : undefined));
-      const statuses = [(await adapter.query(first.attemptNo)).status, (await adapter.query(second.attemptNo)).status];
+      const statuses = [(await adapter.query(queryOf(first))).status, (await adapter.query(queryOf(second))).status];
       expect(statuses.sort()).toEqual(['NOT_FOUND', 'SUCCEEDED']);
     });
 
@@ -240,13 +242,13 @@ describe('Stripe channel against the simulator', () => {
       const untouched = payRequest();
       stripe.failNext({ method: 'POST', path: '/v1/payment_intents', status: 500 });
       expect(await adapter.pay(untouched)).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('500') });
-      expect(await adapter.query(untouched.attemptNo)).toEqual({ status: 'NOT_FOUND' });
+      expect(await adapter.query(queryOf(untouched))).toEqual({ status: 'NOT_FOUND' });
       const charged = payRequest();
       stripe.failNext({ method: 'POST', path: '/v1/payment_intents', status: 503, afterProcessing: true });
       expect(await adapter.pay(charged)).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('503') });
-      expect(await adapter.query(charged.attemptNo)).toMatchObject({ status: 'SUCCEEDED' });
+      expect(await adapter.query(queryOf(charged))).toMatchObject({ status: 'SUCCEEDED' });
       stripe.failNext({ method: 'GET', path: '/v1/payment_intents/search', status: 502 });
-      expect(await adapter.query(charged.attemptNo)).toMatchObject({ status: 'UNKNOWN' });
+      expect(await adapter.query(queryOf(charged))).toMatchObject({ status: 'UNKNOWN' });
     });
 
     it('never reports success when the echo has the wrong amount, currency, attempt or an unknown status', async () => {
@@ -270,9 +272,9 @@ describe('Stripe channel against the simulator', () => {
       stripe.account.searchLagMs = 60_000;
       try {
         const fresh = await paid();
-        expect(await adapter.query(fresh.request.attemptNo)).toEqual(fresh.result);
+        expect(await adapter.query(queryOf(fresh.request))).toEqual(fresh.result);
         expect(stripe.requests.at(-1)).toMatchObject({ method: 'GET', path: '/v1/payment_intents' });
-        expect(await adapter.query(request.attemptNo)).toEqual(result);
+        expect(await adapter.query(queryOf(request))).toEqual(result);
       } finally {
         stripe.account.searchLagMs = 0;
       }
@@ -282,69 +284,70 @@ describe('Stripe channel against the simulator', () => {
       for (let index = 0; index < 110; index += 1) {
         stripe.account.createIntent({ amount: '100', currency: 'usd', confirm: 'true', payment_method: 'pm_card_visa', capture_method: 'automatic' });
       }
-      expect(await adapterWith({ maxLookupPages: 1 }).query(uniqueNo('NONE'))).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('stopped') });
-      expect(await adapter.query(uniqueNo('NONE'))).toEqual({ status: 'NOT_FOUND' });
+      const never = queryOf({ attemptNo: uniqueNo('NONE'), amountMinor: 100n, currency: 'USD' });
+      expect(await adapterWith({ maxLookupPages: 1 }).query(never)).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('stopped') });
+      expect(await adapter.query(never)).toEqual({ status: 'NOT_FOUND' });
     });
   });
 
   describe('refunds', () => {
     it('refunds in full with the refund number as idempotency key; the query and the webhook agree', async () => {
       const { request, result } = await paid();
-      const refund = refundRequest(request.attemptNo, 1999n, { channelTradeNo: result.status === 'SUCCEEDED' ? result.channelTradeNo : null });
+      const refund = refundRequest(request, 1999n, { channelTradeNo: result.status === 'SUCCEEDED' ? result.channelTradeNo : null });
       const refunded = await adapter.refund(refund);
       expect(refunded).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1999n, currency: 'USD', channelRefundNo: expect.stringMatching(/^re_/) });
       expect(stripe.requests.at(-1)).toMatchObject({ path: '/v1/refunds', idempotencyKey: refund.refundNo, params: { amount: '1999', metadata: { [metadataKeys.refundNo]: refund.refundNo } } });
       expect(await adapter.refund(refund)).toEqual(refunded);
-      expect(await adapter.queryRefund(refund.refundNo)).toEqual(refunded);
+      expect(await adapter.queryRefund(refundQueryOf(refund))).toEqual(refunded);
       await waitFor(() => receiver.about(refund.refundNo).find((notification) => notification.kind === 'REFUND' && notification.result.status === 'SUCCEEDED'));
-      expect(await adapter.refund(refundRequest(request.attemptNo, 1n))).toMatchObject({ status: 'FAILED', code: 'charge_already_refunded' });
+      expect(await adapter.refund(refundRequest(request, 1n))).toMatchObject({ status: 'FAILED', code: 'charge_already_refunded' });
     });
 
     it('refunds in parts, finding the payment by its attempt number, and declines an over-refund', async () => {
       const { request } = await paid({ amountMinor: 3000n });
-      expect(await adapter.refund(refundRequest(request.attemptNo, 1000n))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1000n });
-      expect(await adapter.refund(refundRequest(request.attemptNo, 1500n))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1500n });
-      const over = refundRequest(request.attemptNo, 501n);
+      expect(await adapter.refund(refundRequest(request, 1000n))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1000n });
+      expect(await adapter.refund(refundRequest(request, 1500n))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1500n });
+      const over = refundRequest(request, 501n);
       expect(await adapter.refund(over)).toMatchObject({ status: 'FAILED', code: 'amount_too_large' });
-      expect(await adapter.queryRefund(over.refundNo)).toEqual({ status: 'NOT_FOUND' });
-      expect(await adapter.refund(refundRequest(uniqueNo('NEVER'), 100n))).toMatchObject({ status: 'FAILED', code: 'payment_not_found' });
+      expect(await adapter.queryRefund(refundQueryOf(over))).toEqual({ status: 'NOT_FOUND' });
+      expect(await adapter.refund(refundRequest({ attemptNo: uniqueNo('NEVER'), amountMinor: 100n }, 100n))).toMatchObject({ status: 'FAILED', code: 'payment_not_found' });
     });
 
     it('reports a pending refund until it settles, and a refund that fails later', async () => {
       const { request } = await paid();
       stripe.account.refundSettlement = 'pending';
-      const pending = refundRequest(request.attemptNo, 500n);
-      const failing = refundRequest(request.attemptNo, 500n);
+      const pending = refundRequest(request, 500n);
+      const failing = refundRequest(request, 500n);
       try {
         expect(await adapter.refund(pending)).toMatchObject({ status: 'PENDING' });
         expect(await adapter.refund(failing)).toMatchObject({ status: 'PENDING' });
       } finally {
         stripe.account.refundSettlement = 'immediate';
       }
-      expect(await adapter.queryRefund(pending.refundNo)).toMatchObject({ status: 'PENDING' });
+      expect(await adapter.queryRefund(refundQueryOf(pending))).toMatchObject({ status: 'PENDING' });
       const refundIdOf = (refundNo: string) => [...stripe.account.refunds.values()].find((refund) => refund.metadata[metadataKeys.refundNo] === refundNo)!.id;
       stripe.account.settleRefund(refundIdOf(pending.refundNo), 'succeeded');
       stripe.account.settleRefund(refundIdOf(failing.refundNo), 'failed');
-      expect(await adapter.queryRefund(pending.refundNo)).toMatchObject({ status: 'SUCCEEDED', amountMinor: 500n });
-      expect(await adapter.queryRefund(failing.refundNo)).toMatchObject({ status: 'FAILED', code: 'expired_or_canceled_card' });
+      expect(await adapter.queryRefund(refundQueryOf(pending))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 500n });
+      expect(await adapter.queryRefund(refundQueryOf(failing))).toMatchObject({ status: 'FAILED', code: 'expired_or_canceled_card' });
 
       const card = await paid({ payer: { type: 'stripe_payment_method', id: 'pm_card_refundFail' } });
-      const late = refundRequest(card.request.attemptNo, 1999n);
+      const late = refundRequest(card.request, 1999n);
       expect(await adapter.refund(late)).toMatchObject({ status: 'SUCCEEDED' });
       await waitFor(() => receiver.about(late.refundNo).find((notification) => notification.kind === 'REFUND' && notification.result.status === 'FAILED'));
-      expect(await adapter.queryRefund(late.refundNo)).toMatchObject({ status: 'FAILED' });
+      expect(await adapter.queryRefund(refundQueryOf(late))).toMatchObject({ status: 'FAILED' });
     });
 
     it('answers UNKNOWN for a refund that hangs, fails with 5xx or echoes another amount', async () => {
       const { request } = await paid();
       stripe.hangNext({ method: 'POST', path: '/v1/refunds' });
-      expect(await adapter.refund(refundRequest(request.attemptNo, 100n))).toEqual({ status: 'UNKNOWN', reason: 'timeout' });
+      expect(await adapter.refund(refundRequest(request, 100n))).toEqual({ status: 'UNKNOWN', reason: 'timeout' });
       stripe.failNext({ method: 'POST', path: '/v1/refunds', status: 500, afterProcessing: true });
-      const moved = refundRequest(request.attemptNo, 100n);
+      const moved = refundRequest(request, 100n);
       expect(await adapter.refund(moved)).toMatchObject({ status: 'UNKNOWN' });
-      expect(await adapter.queryRefund(moved.refundNo)).toMatchObject({ status: 'SUCCEEDED', amountMinor: 100n });
+      expect(await adapter.queryRefund(refundQueryOf(moved))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 100n });
       stripe.alterNextAnswer((body) => ({ ...(body as object), amount: 99 }), { method: 'POST', path: '/v1/refunds' });
-      expect(await adapter.refund(refundRequest(request.attemptNo, 100n))).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('amount mismatch') });
+      expect(await adapter.refund(refundRequest(request, 100n))).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('amount mismatch') });
     });
   });
 
@@ -353,7 +356,7 @@ describe('Stripe channel against the simulator', () => {
       const waiting = payRequest({ payer: { type: 'stripe_payment_method', id: 'pm_card_authenticationRequired' } });
       expect(await adapter.pay(waiting)).toMatchObject({ status: 'PENDING' });
       expect(await adapter.close(waiting.attemptNo)).toEqual({ status: 'CLOSED' });
-      expect(await adapter.query(waiting.attemptNo)).toMatchObject({ status: 'FAILED', code: 'canceled' });
+      expect(await adapter.query(queryOf(waiting))).toMatchObject({ status: 'FAILED', code: 'canceled' });
       expect(await adapter.close(waiting.attemptNo)).toEqual({ status: 'CLOSED' });
       const { request } = await paid();
       expect(await adapter.close(request.attemptNo)).toEqual({ status: 'ALREADY_PAID' });
@@ -451,23 +454,29 @@ describe('Stripe channel against the simulator', () => {
       expect(adapter.verifyNotification(signed(eventBody('CB-OK')))).toMatchObject({ ok: true, notification: { kind: 'PAYMENT', attemptNo: 'CB-OK', result: { status: 'SUCCEEDED', amountMinor: 700n } } });
     });
 
-    it('rejects a tampered body, a wrong secret, a missing header and an event it cannot attribute', () => {
+    it('rejects a tampered body, a wrong secret and a missing header, and ignores a genuine event it does not act on', () => {
       const genuine = signed(eventBody());
       const tampered = genuine.rawBody.replace('"amount": 700', '"amount": 70000');
       expect(tampered).not.toBe(genuine.rawBody);
       expect(adapter.verifyNotification({ ...genuine, rawBody: tampered })).toEqual({ ok: false, reason: 'invalid signature' });
       expect(adapter.verifyNotification(signed(eventBody(), { secret: `whsec_${randomBytes(24).toString('base64url')}` }))).toEqual({ ok: false, reason: 'invalid signature' });
       expect(adapter.verifyNotification({ headers: {}, rawBody: eventBody() })).toEqual({ ok: false, reason: 'missing Stripe-Signature' });
-      expect(adapter.verifyNotification(signed(JSON.stringify({ id: 'evt_x', object: 'event', type: 'customer.created', created: 1, data: { object: {} } })))).toMatchObject({ ok: false });
+      expect(adapter.verifyNotification(signed(JSON.stringify({ id: 'evt_x', object: 'event', type: 'customer.created', created: 1, data: { object: {} } })))).toMatchObject({
+        ok: true, notification: { kind: 'IGNORED', about: 'event customer.created' },
+      });
+      expect(adapter.verifyNotification(signed(eventBody().replace(`"${metadataKeys.attemptNo}"`, '"someone_elses_number"')))).toMatchObject({ ok: false });
       expect(adapter.verifyNotification(signed('not json'))).toMatchObject({ ok: false });
     });
 
-    it('rejects a replayed delivery but accepts Stripe re-sending the event with a new signature', async () => {
+    it('names a delivery by its event and signed timestamp: a replay has the same key, Stripe re-sending the event a new one', async () => {
       const rawBody = eventBody();
       const delivery = signed(rawBody);
-      expect(adapter.verifyNotification(delivery)).toMatchObject({ ok: true });
-      expect(adapter.verifyNotification(delivery)).toEqual({ ok: false, reason: 'replayed delivery' });
-      expect(adapter.verifyNotification(signed(rawBody, { at: Math.floor(Date.now() / 1000) - 1 }))).toMatchObject({ ok: true });
+      const first = adapter.verifyNotification(delivery);
+      expect(first).toMatchObject({ ok: true, replayKey: expect.stringMatching(/^evt_\w+:\d+$/) });
+      expect(adapter.verifyNotification(delivery)).toEqual(first);
+      const resigned = adapter.verifyNotification(signed(rawBody, { at: Math.floor(Date.now() / 1000) - 1 }));
+      expect(resigned).toMatchObject({ ok: true });
+      expect(resigned.ok && first.ok && resigned.replayKey !== first.replayKey).toBe(true);
       const event = stripe.events.find((candidate) => candidate.type === 'payment_intent.succeeded')!;
       const before = receiver.received.length;
       stripe.resendEvent(event.id, receiver.url);

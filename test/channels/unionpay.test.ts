@@ -5,6 +5,7 @@ import { unionpayProducts, type SentOrder, type SentOrderBook } from '../../src/
 import { txnTimeOf } from '../../src/channels/unionpay/protocol.js';
 import { verifyFieldsSignature } from '../../src/channels/unionpay/signature.js';
 import { merId, settleDelayMs, sleep, startHarness, submitForm, uniqueNo, waitFor, type Harness } from '../simulators/unionpay/harness.js';
+import { queryOf, refundQueryOf } from '../helpers/channel-requests.js';
 
 describe('UnionPay channel against the simulator', () => {
   let h: Harness;
@@ -26,8 +27,9 @@ describe('UnionPay channel against the simulator', () => {
     ...overrides,
   });
   const tokenPay = (amountMinor: bigint) => payRequest(amountMinor, { product: unionpayProducts.token, payer: { type: 'token', id: '6235000000000001' } });
-  const refundRequest = (attemptNo: string, amountMinor: bigint, channelTradeNo: string | null = null): ChannelRefundRequest => ({
-    refundNo: uniqueNo('R'), attemptNo, channelTradeNo, amountMinor, currency: 'CNY', reason: null, notifyUrl: `${h.receiver.url}/notify/unionpay`,
+  const refundRequest = (payment: Pick<ChannelPayRequest, 'attemptNo' | 'amountMinor'>, amountMinor: bigint, channelTradeNo: string | null = null): ChannelRefundRequest => ({
+    refundNo: uniqueNo('R'), attemptNo: payment.attemptNo, channelTradeNo, paymentAmountMinor: payment.amountMinor, amountMinor, currency: 'CNY', reason: null,
+    notifyUrl: `${h.receiver.url}/notify/unionpay`,
   });
   const paid = async (amountMinor: bigint) => {
     const request = tokenPay(amountMinor);
@@ -50,12 +52,12 @@ describe('UnionPay channel against the simulator', () => {
       });
       expect(verifyFieldsSignature(fields, createPublicKey(h.pki.merchant.publicKeyPem))).toBe(true);
 
-      expect(await h.adapter.query(request.attemptNo)).toEqual({ status: 'NOT_FOUND' });
+      expect(await h.adapter.query(queryOf(request))).toEqual({ status: 'NOT_FOUND' });
       expect(await submitForm(action)).toContain('simulated cashier');
-      expect(await h.adapter.query(request.attemptNo)).toEqual({ status: 'PENDING', channelTradeNo: expect.any(String) });
+      expect(await h.adapter.query(queryOf(request))).toEqual({ status: 'PENDING', channelTradeNo: expect.any(String) });
       const callback = await callbackAbout(request.attemptNo);
       expect(callback.verification).toMatchObject({ ok: true, notification: { kind: 'PAYMENT', result: { status: 'SUCCEEDED', amountMinor: 1999n, currency: 'CNY' } } });
-      const queried = await h.adapter.query(request.attemptNo);
+      const queried = await h.adapter.query(queryOf(request));
       expect(queried).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1999n, currency: 'CNY' });
       expect(callback.verification.ok && callback.verification.notification.kind === 'PAYMENT' && callback.verification.notification.result).toEqual(queried);
     });
@@ -65,7 +67,7 @@ describe('UnionPay channel against the simulator', () => {
       const result = await h.adapter.pay(request);
       await submitForm(result.status === 'PENDING' ? result.payerAction : undefined);
       expect((await callbackAbout(request.attemptNo)).verification).toMatchObject({ ok: true, notification: { result: { status: 'FAILED', code: '60' } } });
-      expect(await h.adapter.query(request.attemptNo)).toMatchObject({ status: 'FAILED', code: '60' });
+      expect(await h.adapter.query(queryOf(request))).toMatchObject({ status: 'FAILED', code: '60' });
     });
 
     it('keeps an order the payer never paid (6003) open until its payTimeout, then reports it closed', async () => {
@@ -76,7 +78,7 @@ describe('UnionPay channel against the simulator', () => {
       const result = await adapter.pay(request);
       await submitForm(result.status === 'PENDING' ? result.payerAction : undefined);
       await sleep(settleDelayMs + 50);
-      expect(await adapter.query(request.attemptNo)).toMatchObject({ status: 'PENDING' });
+      expect(await adapter.query(queryOf(request))).toMatchObject({ status: 'PENDING' });
       expect(await adapter.close(request.attemptNo)).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('payTimeout') });
       expect(await adapter.cancel({ cancelNo: uniqueNo('C'), attemptNo: request.attemptNo, channelTradeNo: null, amountMinor: 6003n, currency: 'CNY' })).toMatchObject({ status: 'UNKNOWN' });
       // The deadline passes (the book is rewound, since the simulator cannot wait minutes).
@@ -99,14 +101,14 @@ describe('UnionPay channel against the simulator', () => {
       const request = tokenPay(2500n);
       const result = await h.adapter.pay(request);
       expect(result).toMatchObject({ status: 'SUCCEEDED', amountMinor: 2500n, currency: 'CNY', channelTradeNo: expect.stringMatching(/^\d{21}$/) });
-      expect(await h.adapter.query(request.attemptNo)).toEqual(result);
+      expect(await h.adapter.query(queryOf(request))).toEqual(result);
       expect((await callbackAbout(request.attemptNo)).verification).toMatchObject({ ok: true, notification: { result } });
     });
 
     it('declines 4001 at once and 4002 after acceptance, as FAILED with UnionPay\'s codes', async () => {
       const declined = tokenPay(4001n);
       expect(await h.adapter.pay(declined)).toMatchObject({ status: 'FAILED', code: '60' });
-      expect(await h.adapter.query(declined.attemptNo)).toMatchObject({ status: 'FAILED', code: '60' });
+      expect(await h.adapter.query(queryOf(declined))).toMatchObject({ status: 'FAILED', code: '60' });
       expect(await h.adapter.pay(tokenPay(4002n))).toMatchObject({ status: 'FAILED', code: '64' });
     });
 
@@ -114,29 +116,29 @@ describe('UnionPay channel against the simulator', () => {
       const request = tokenPay(2600n);
       const first = await h.adapter.pay(request);
       expect(await h.adapter.pay(request)).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('12') });
-      expect(await h.adapter.query(request.attemptNo)).toEqual(first);
+      expect(await h.adapter.query(queryOf(request))).toEqual(first);
     });
 
     it('answers PENDING for 6001 (05) and settles by callback', async () => {
       const request = tokenPay(6001n);
       expect(await h.adapter.pay(request)).toMatchObject({ status: 'PENDING', channelTradeNo: expect.any(String) });
       expect((await callbackAbout(request.attemptNo)).verification).toMatchObject({ ok: true, notification: { result: { status: 'SUCCEEDED', amountMinor: 6001n } } });
-      expect(await h.adapter.query(request.attemptNo)).toMatchObject({ status: 'SUCCEEDED' });
+      expect(await h.adapter.query(queryOf(request))).toMatchObject({ status: 'SUCCEEDED' });
     });
 
     it('answers PENDING for a slow 6003; the query flips to SUCCEEDED later, with no callback', async () => {
       const request = tokenPay(6003n);
       expect(await h.adapter.pay(request)).toMatchObject({ status: 'PENDING' });
-      expect(await h.adapter.query(request.attemptNo)).toMatchObject({ status: 'PENDING' });
+      expect(await h.adapter.query(queryOf(request))).toMatchObject({ status: 'PENDING' });
       await sleep(settleDelayMs + 50);
-      expect(await h.adapter.query(request.attemptNo)).toMatchObject({ status: 'SUCCEEDED', amountMinor: 6003n });
+      expect(await h.adapter.query(queryOf(request))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 6003n });
       expect(h.receiver.about(request.attemptNo)).toHaveLength(0);
     });
 
     it('answers UNKNOWN on HTTP 500 (5003), and the query finds nothing', async () => {
       const request = tokenPay(5003n);
       expect(await h.adapter.pay(request)).toEqual({ status: 'UNKNOWN', reason: 'UnionPay answered HTTP 500' });
-      expect(await h.adapter.query(request.attemptNo)).toEqual({ status: 'NOT_FOUND' });
+      expect(await h.adapter.query(queryOf(request))).toEqual({ status: 'NOT_FOUND' });
     });
 
     it('gives up on a hang at the timeout, never FAILED; the query tells whether money moved', async () => {
@@ -144,10 +146,10 @@ describe('UnionPay channel against the simulator', () => {
       const startedAt = Date.now();
       expect(await h.adapter.pay(uncharged)).toEqual({ status: 'UNKNOWN', reason: 'timeout' });
       expect(Date.now() - startedAt).toBeLessThan(1500);
-      expect(await h.adapter.query(uncharged.attemptNo)).toEqual({ status: 'NOT_FOUND' });
+      expect(await h.adapter.query(queryOf(uncharged))).toEqual({ status: 'NOT_FOUND' });
       const charged = tokenPay(5005n);
       expect(await h.adapter.pay(charged)).toEqual({ status: 'UNKNOWN', reason: 'timeout' });
-      expect(await h.adapter.query(charged.attemptNo)).toMatchObject({ status: 'SUCCEEDED', amountMinor: 5005n });
+      expect(await h.adapter.query(queryOf(charged))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 5005n });
     });
   });
 
@@ -157,14 +159,14 @@ describe('UnionPay channel against the simulator', () => {
       const request = tokenPay(3100n);
       expect(await h.adapter.pay(request)).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('amount mismatch') });
       h.bank.failNext('wrongCurrency');
-      expect(await h.adapter.query(request.attemptNo)).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('currency mismatch') });
-      expect(await h.adapter.query(request.attemptNo)).toMatchObject({ status: 'SUCCEEDED', amountMinor: 3100n });
+      expect(await h.adapter.query(queryOf(request))).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('currency mismatch') });
+      expect(await h.adapter.query(queryOf(request))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 3100n });
     });
 
     it('a status UnionPay never documented', async () => {
       const { request } = await paid(3200n);
       h.bank.failNext('unknownStatus');
-      expect(await h.adapter.query(request.attemptNo)).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('A9') });
+      expect(await h.adapter.query(queryOf(request))).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('A9') });
       h.bank.failNext('unknownStatus');
       expect(await h.adapter.pay(tokenPay(3300n))).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('A9') });
     });
@@ -178,15 +180,15 @@ describe('UnionPay channel against the simulator', () => {
     ] as const)('an answer with %s', async (fault, reason) => {
       const { request } = await paid(3400n);
       h.bank.failNext(fault);
-      expect(await h.adapter.query(request.attemptNo)).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining(reason) });
+      expect(await h.adapter.query(queryOf(request))).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining(reason) });
     });
 
     it('a query answered with HTTP 500 or not at all', async () => {
       const { request } = await paid(3500n);
       h.bank.failNext('http500');
-      expect(await h.adapter.query(request.attemptNo)).toMatchObject({ status: 'UNKNOWN' });
+      expect(await h.adapter.query(queryOf(request))).toMatchObject({ status: 'UNKNOWN' });
       h.bank.failNext('hang');
-      expect(await h.adapter.query(request.attemptNo)).toEqual({ status: 'UNKNOWN', reason: 'timeout' });
+      expect(await h.adapter.query(queryOf(request))).toEqual({ status: 'UNKNOWN', reason: 'timeout' });
     });
 
     it('an adapter trusting another signer name refuses genuine answers', async () => {
@@ -202,8 +204,8 @@ describe('UnionPay channel against the simulator', () => {
       const sender = h.extraAdapter({}, { sentOrders: shared });
       const request = tokenPay(3700n);
       expect(await sender.pay(request)).toMatchObject({ status: 'SUCCEEDED' });
-      expect(await h.adapter.query(request.attemptNo)).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('no record of the txnTime') });
-      expect(await h.extraAdapter({}, { sentOrders: shared }).query(request.attemptNo)).toMatchObject({ status: 'SUCCEEDED', amountMinor: 3700n });
+      expect(await h.adapter.query(queryOf(request))).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('no record of the txnTime') });
+      expect(await h.extraAdapter({}, { sentOrders: shared }).query(queryOf(request))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 3700n });
     });
 
     it('sends nothing when the book cannot record the order', async () => {
@@ -217,41 +219,41 @@ describe('UnionPay channel against the simulator', () => {
   describe('refunds', () => {
     it('refunds in parts up to the amount paid; over-refunds are declined', async () => {
       const { request, queryId } = await paid(10_000n);
-      const first = refundRequest(request.attemptNo, 3000n);
+      const first = refundRequest(request, 3000n);
       const firstResult = await h.adapter.refund(first);
       expect(firstResult).toMatchObject({ status: 'SUCCEEDED', amountMinor: 3000n, currency: 'CNY' });
-      expect(await h.adapter.refund(refundRequest(request.attemptNo, 5000n, queryId))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 5000n });
-      expect(await h.adapter.refund(refundRequest(request.attemptNo, 2001n))).toMatchObject({ status: 'FAILED', code: '36' });
-      expect(await h.adapter.refund(refundRequest(request.attemptNo, 2000n))).toMatchObject({ status: 'SUCCEEDED' });
-      expect(await h.adapter.refund(refundRequest(request.attemptNo, 1n))).toMatchObject({ status: 'FAILED', code: '36' });
-      expect(await h.adapter.queryRefund(first.refundNo)).toEqual(firstResult);
+      expect(await h.adapter.refund(refundRequest(request, 5000n, queryId))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 5000n });
+      expect(await h.adapter.refund(refundRequest(request, 2001n))).toMatchObject({ status: 'FAILED', code: '36' });
+      expect(await h.adapter.refund(refundRequest(request, 2000n))).toMatchObject({ status: 'SUCCEEDED' });
+      expect(await h.adapter.refund(refundRequest(request, 1n))).toMatchObject({ status: 'FAILED', code: '36' });
+      expect(await h.adapter.queryRefund(refundQueryOf(first))).toEqual(firstResult);
       expect((await callbackAbout(first.refundNo)).verification).toMatchObject({ ok: true, notification: { kind: 'REFUND', refundNo: first.refundNo, result: firstResult } });
     });
 
     it('refunds in full', async () => {
       const { request } = await paid(4500n);
-      expect(await h.adapter.refund(refundRequest(request.attemptNo, 4500n))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 4500n });
+      expect(await h.adapter.refund(refundRequest(request, 4500n))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 4500n });
     });
 
     it('declines refund 4001, settles 6001 by callback, and finds a refund UnionPay never took', async () => {
       const { request } = await paid(20_000n);
-      expect(await h.adapter.refund(refundRequest(request.attemptNo, 4001n))).toMatchObject({ status: 'FAILED', code: '60' });
-      const delayed = refundRequest(request.attemptNo, 6001n);
+      expect(await h.adapter.refund(refundRequest(request, 4001n))).toMatchObject({ status: 'FAILED', code: '60' });
+      const delayed = refundRequest(request, 6001n);
       expect(await h.adapter.refund(delayed)).toMatchObject({ status: 'PENDING' });
       expect((await callbackAbout(delayed.refundNo)).verification).toMatchObject({ ok: true, notification: { kind: 'REFUND', result: { status: 'SUCCEEDED', amountMinor: 6001n } } });
-      expect(await h.adapter.queryRefund(delayed.refundNo)).toMatchObject({ status: 'SUCCEEDED' });
-      const lost = refundRequest(request.attemptNo, 5003n);
+      expect(await h.adapter.queryRefund(refundQueryOf(delayed))).toMatchObject({ status: 'SUCCEEDED' });
+      const lost = refundRequest(request, 5003n);
       expect(await h.adapter.refund(lost)).toMatchObject({ status: 'UNKNOWN' });
-      expect(await h.adapter.queryRefund(lost.refundNo)).toEqual({ status: 'NOT_FOUND' });
+      expect(await h.adapter.queryRefund(refundQueryOf(lost))).toEqual({ status: 'NOT_FOUND' });
     });
 
     it('refuses to refund an unpaid attempt or one older than 90 days', async () => {
       const declined = tokenPay(4001n);
       await h.adapter.pay(declined);
-      expect(await h.adapter.refund(refundRequest(declined.attemptNo, 100n))).toMatchObject({ status: 'FAILED', code: 'ORIGINAL_NOT_PAID' });
+      expect(await h.adapter.refund(refundRequest(declined, 100n))).toMatchObject({ status: 'FAILED', code: 'ORIGINAL_NOT_PAID' });
       const { request } = await paid(900n);
       h.bank.backdate(merId, request.attemptNo, 91 * 24 * 60 * 60 * 1000);
-      expect(await h.adapter.refund(refundRequest(request.attemptNo, 100n))).toMatchObject({ status: 'FAILED', code: '35' });
+      expect(await h.adapter.refund(refundRequest(request, 100n))).toMatchObject({ status: 'FAILED', code: '35' });
     });
   });
 
@@ -262,14 +264,14 @@ describe('UnionPay channel against the simulator', () => {
       const { request, queryId } = await paid(1200n);
       expect(await h.adapter.cancel(cancelOf(request.attemptNo, 1199n, queryId))).toMatchObject({ status: 'FAILED', code: '36' });
       expect(await h.adapter.cancel(cancelOf(request.attemptNo, 1200n))).toEqual({ status: 'CANCELLED', refunded: true });
-      expect(await h.adapter.refund(refundRequest(request.attemptNo, 1n))).toMatchObject({ status: 'FAILED', code: '36' });
+      expect(await h.adapter.refund(refundRequest(request, 1n))).toMatchObject({ status: 'FAILED', code: '36' });
     });
 
     it('is refused after the day\'s cut-off, so the caller refunds instead', async () => {
       const { request, queryId } = await paid(1300n);
       h.bank.backdate(merId, request.attemptNo, 24 * 60 * 60 * 1000);
       expect(await h.adapter.cancel(cancelOf(request.attemptNo, 1300n, queryId))).toMatchObject({ status: 'FAILED', code: '35', message: expect.stringContaining('2040006') });
-      expect(await h.adapter.refund(refundRequest(request.attemptNo, 1300n, queryId))).toMatchObject({ status: 'SUCCEEDED' });
+      expect(await h.adapter.refund(refundRequest(request, 1300n, queryId))).toMatchObject({ status: 'SUCCEEDED' });
     });
 
     it('closes an attempt that was never paid', async () => {

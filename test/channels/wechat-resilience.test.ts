@@ -4,11 +4,13 @@
  * adapter's connection pool filling up without touching another's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChannelPayRequest } from '../../src/channels/types.js';
 import { createWechatAdapter, parseWechatConfig, type WechatAdapter, type WechatConfigInput } from '../../src/channels/wechat/index.js';
 import { beijingDateOf } from '../../src/channels/wechat/protocol.js';
 import { CallbackReceiver, payRequestFor, refundRequestFor, waitFor } from '../simulators/wechat/harness.js';
 import { adapterConfigInput, generateApiV3Key, generateRsaPair, generateWechatCredentials } from '../simulators/wechat/keys.js';
 import { startWechatSimulator, type WechatSimulator } from '../simulators/wechat/simulator.js';
+import { queryOf, refundQueryOf } from '../helpers/channel-requests.js';
 
 const credentials = generateWechatCredentials();
 const timeoutMs = 300;
@@ -25,12 +27,12 @@ describe('wechat channel when things go wrong', () => {
     return created;
   };
 
-  async function paidAttempt(amountMinor: bigint): Promise<string> {
+  async function paidAttempt(amountMinor: bigint): Promise<ChannelPayRequest> {
     const request = payRequest(amountMinor);
     await adapter.pay(request);
     simulator.pay(request.attemptNo);
     await waitFor(() => receiver.about(request.attemptNo)[0]);
-    return request.attemptNo;
+    return request;
   }
 
   beforeAll(async () => {
@@ -52,31 +54,33 @@ describe('wechat channel when things go wrong', () => {
       const startedAt = Date.now();
       expect(await adapter.pay(request)).toEqual({ status: 'UNKNOWN', reason: 'timeout' });
       expect(Date.now() - startedAt).toBeLessThan(timeoutMs + 700);
-      expect(await adapter.query(request.attemptNo)).toEqual({ status: 'PENDING' });
+      expect(await adapter.query(queryOf(request))).toEqual({ status: 'PENDING' });
     });
 
     it('is UNKNOWN on a hung query, refund or close', async () => {
-      const attemptNo = await paidAttempt(600n);
+      const payment = await paidAttempt(600n);
+      const { attemptNo } = payment;
       simulator.injectFault({ path: '/v3/pay/transactions/out-trade-no' }, { kind: 'hang' });
-      expect(await adapter.query(attemptNo)).toEqual({ status: 'UNKNOWN', reason: 'timeout' });
+      expect(await adapter.query(queryOf(payment))).toEqual({ status: 'UNKNOWN', reason: 'timeout' });
       simulator.injectFault({ path: '/v3/pay/transactions/out-trade-no' }, { kind: 'hang' });
       expect(await adapter.close(attemptNo)).toEqual({ status: 'UNKNOWN', reason: 'timeout' });
-      const refund = refundRequestFor(receiver.url, attemptNo, 600n);
+      const refund = refundRequestFor(receiver.url, payment, 600n);
       simulator.injectFault({ method: 'POST', path: '/v3/refund/domestic/refunds' }, { kind: 'hangAfterApply' });
       expect(await adapter.refund(refund)).toEqual({ status: 'UNKNOWN', reason: 'timeout' });
       // The refund went through although its answer was lost; the same refund number asked again is the same refund.
-      expect(await adapter.queryRefund(refund.refundNo)).toMatchObject({ status: 'SUCCEEDED', amountMinor: 600n });
+      expect(await adapter.queryRefund(refundQueryOf(refund))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 600n });
       expect(await adapter.refund(refund)).toMatchObject({ status: 'SUCCEEDED', amountMinor: 600n });
     });
 
     it('is UNKNOWN on 500 SYSTEM_ERROR and on 429, for orders, queries, refunds and close', async () => {
       simulator.injectFault({ path: '/v3/pay/transactions/native' }, { kind: 'error', status: 500, code: 'SYSTEM_ERROR', message: '系统错误' });
       expect(await adapter.pay(payRequest(5003n))).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('500 SYSTEM_ERROR') });
-      const attemptNo = await paidAttempt(700n);
+      const payment = await paidAttempt(700n);
+      const { attemptNo } = payment;
       simulator.injectFault({ path: '/v3/pay/transactions/out-trade-no' }, { kind: 'error', status: 500, code: 'SYSTEM_ERROR' });
-      expect(await adapter.query(attemptNo)).toMatchObject({ status: 'UNKNOWN' });
+      expect(await adapter.query(queryOf(payment))).toMatchObject({ status: 'UNKNOWN' });
       simulator.injectFault({ method: 'POST', path: '/v3/refund/domestic/refunds' }, { kind: 'error', status: 500, code: 'SYSTEM_ERROR' });
-      expect(await adapter.refund(refundRequestFor(receiver.url, attemptNo, 100n))).toMatchObject({ status: 'UNKNOWN' });
+      expect(await adapter.refund(refundRequestFor(receiver.url, payment, 100n))).toMatchObject({ status: 'UNKNOWN' });
       simulator.injectFault({ path: '/v3/pay/transactions/out-trade-no' }, { kind: 'error', status: 500, code: 'SYSTEM_ERROR' }, 2);
       expect(await adapter.close(attemptNo)).toMatchObject({ status: 'UNKNOWN' });
       simulator.injectFault({ path: '/v3/pay/transactions/native' }, { kind: 'error', status: 429, code: 'FREQUENCY_LIMITED', message: '频率超限' });
@@ -84,7 +88,7 @@ describe('wechat channel when things go wrong', () => {
     });
 
     it('trusts no answer with a bad signature, an unknown Wechatpay-Serial or no signature at all', async () => {
-      const never = payRequest(1n).attemptNo;
+      const never = queryOf(payRequest(1n));
       for (const kind of ['badSignature', 'unknownSerial', 'unsigned'] as const) {
         simulator.injectFault({ path: '/v3/pay/transactions/native' }, { kind });
         expect(await adapter.pay(payRequest(100n))).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('not signed by WeChat Pay') });
@@ -104,7 +108,7 @@ describe('wechat channel when things go wrong', () => {
     });
 
     it('refuses a tampered bill, a download elsewhere and a failed bill request', async () => {
-      const date = beijingDateOf(simulator.books.orders.get(await paidAttempt(100n))!.successTime!);
+      const date = beijingDateOf(simulator.books.orders.get((await paidAttempt(100n)).attemptNo)!.successTime!);
       simulator.injectFault({ path: '/v3/bill/tradebill' }, { kind: 'tamper', edit: (body) => void (body.hash_value = '0'.repeat(40)) });
       await expect(adapter.downloadStatement(date)).rejects.toThrow(/digest/);
       simulator.injectFault({ path: '/v3/bill/tradebill' }, { kind: 'tamper', edit: (body) => void (body.download_url = 'https://attacker.example/v3/billdownload/file?token=x') });
@@ -117,16 +121,17 @@ describe('wechat channel when things go wrong', () => {
     it('has its own bounded pool: a second call waits for the one connection, another adapter is not slowed', async () => {
       const narrow = extraAdapter({ maxConnections: 1 });
       const other = extraAdapter({ maxConnections: 1 });
-      const attemptNo = await paidAttempt(100n);
+      const payment = await paidAttempt(100n);
+      const { attemptNo } = payment;
       simulator.resetPeak();
       const baseline = simulator.peakConnections;
       simulator.injectFault({ path: '/v3/pay/transactions/out-trade-no' }, { kind: 'hang' });
-      const hung = narrow.query(attemptNo);
+      const hung = narrow.query(queryOf(payment));
       await waitFor(() => simulator.requests.find((entry) => entry.status === 0 && entry === simulator.requests.at(-1)));
       const seen = simulator.requests.length;
-      const queued = narrow.query(attemptNo);
+      const queued = narrow.query(queryOf(payment));
       const startedAt = Date.now();
-      expect(await other.query(attemptNo)).toMatchObject({ status: 'SUCCEEDED' });
+      expect(await other.query(queryOf(payment))).toMatchObject({ status: 'SUCCEEDED' });
       expect(Date.now() - startedAt).toBeLessThan(timeoutMs);
       // Only the other adapter's query reached WeChat: the narrow adapter's second call waits for its connection.
       expect(simulator.requests.length).toBe(seen + 1);
@@ -148,20 +153,21 @@ describe('wechat channel when things go wrong', () => {
     let attemptNo = '';
 
     beforeAll(async () => {
-      attemptNo = await paidAttempt(1500n);
+      attemptNo = (await paidAttempt(1500n)).attemptNo;
     });
 
-    it('accepts a genuine callback once and refuses the same bytes again', () => {
-      const callback = simulator.callbackFor({ outTradeNo: attemptNo });
-      expect(verify(callback)).toMatchObject({ ok: true, notification: { kind: 'PAYMENT', attemptNo, result: { status: 'SUCCEEDED', amountMinor: 1500n } } });
-      expect(verify(callback)).toEqual({ ok: false, reason: 'replayed callback' });
+    it('accepts a genuine callback and names it by its notification id, the same for the same bytes', () => {
+      const callback = simulator.callbackFor({ outTradeNo: attemptNo }, { id: 'EV-genuine-1' });
+      const first = verify(callback);
+      expect(first).toMatchObject({ ok: true, notification: { kind: 'PAYMENT', attemptNo, result: { status: 'SUCCEEDED', amountMinor: 1500n } }, replayKey: 'id:EV-genuine-1', replayWindowMs: 10 * 60_000 });
+      expect(verify(callback)).toEqual(first);
     });
 
-    it('refuses the same notification id under a fresh nonce within the window', () => {
+    it('names a retry (the same notification id under a fresh nonce) as the notification it repeats', () => {
       const first = simulator.callbackFor({ outTradeNo: attemptNo }, { id: 'EV-same-id-1' });
       const again = simulator.callbackFor({ outTradeNo: attemptNo }, { id: 'EV-same-id-1' });
-      expect(verify(first).ok).toBe(true);
-      expect(verify(again)).toEqual({ ok: false, reason: 'replayed callback' });
+      expect(first.headers['Wechatpay-Nonce']).not.toBe(again.headers['Wechatpay-Nonce']);
+      expect(verify(again)).toMatchObject({ ok: true, replayKey: (verify(first) as { replayKey: string }).replayKey });
     });
 
     it('refuses a tampered body without using up the genuine callback', () => {
@@ -186,21 +192,21 @@ describe('wechat channel when things go wrong', () => {
       expect(verify({ headers: { 'wechatpay-timestamp': 'x' }, rawBody: '' })).toMatchObject({ ok: false });
     });
 
-    it('answers refusals with FAIL so WeChat retries, and refuses the retries of one notification within the window', async () => {
+    it('answers a callback Tongbao failed to store with FAIL, and accepts WeChat\'s retry of it', async () => {
       const request = payRequest(1600n);
       await adapter.pay(request);
       // Tongbao fails to process the first delivery (its database is down, say) and answers FAIL.
       receiver.failNext.set(request.attemptNo, 1);
       simulator.pay(request.attemptNo);
-      // One delivery and three retries (the simulator retries after 50 ms each here).
-      await waitFor(() => (simulator.deliveries.filter((delivery) => delivery.statusCode === 400).length >= 4 ? true : undefined));
-      const failed = simulator.deliveries.filter((delivery) => delivery.statusCode === 400);
-      expect(JSON.parse(failed[0]!.responseBody)).toEqual({ code: 'FAIL', message: '失败' });
-      // WeChat's retries carry the same notification id, which the replay window refuses until it passes;
-      // Tongbao's compensation query learns the outcome meanwhile, and applying it is idempotent anyway.
-      const verdicts = receiver.received.slice(-4).map((entry) => (entry.verification.ok ? 'verified' : entry.verification.reason));
-      expect(verdicts).toEqual(['verified', 'replayed callback', 'replayed callback', 'replayed callback']);
-      expect(await adapter.query(request.attemptNo)).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1600n });
+      const deliveries = await waitFor(() => {
+        const about = simulator.deliveries.filter((delivery) => delivery.subjectNo === request.attemptNo);
+        return about.length >= 2 ? about : undefined;
+      });
+      expect(JSON.parse(deliveries[0]!.responseBody)).toEqual({ code: 'FAIL', message: '失败' });
+      // The retry carries the same notification id, which was not spent because the first delivery was not stored.
+      expect(deliveries.map((delivery) => delivery.statusCode)).toEqual([400, 204]);
+      const [failed, retried] = receiver.about(request.attemptNo);
+      expect(failed!.verification.ok && retried!.verification.ok && failed!.verification.replayKey === retried!.verification.replayKey).toBe(true);
     });
   });
 });

@@ -21,6 +21,7 @@ import type {
   ChannelPayRequest,
   ChannelPayResult,
   ChannelQueryResult,
+  ChannelRefundQueryRequest,
   ChannelRefundQueryResult,
   ChannelRefundRequest,
   ChannelRefundResult,
@@ -28,7 +29,7 @@ import type {
   NotificationVerification,
 } from '../types.js';
 import type { AlipayConfig } from './config.js';
-import { freshnessProblem, notificationFromParams, NotifyIdWindow, parseFormBody, sentAt } from './notifications.js';
+import { allowedClockSkewMs, freshnessProblem, notificationFromParams, notificationWindowMs, parseFormBody, sentAt } from './notifications.js';
 import { payoutQueryResultFromAnswer, payoutRequestProblem, payoutResultFromAnswer, transferBizContent, transferQueryBizContent } from './payout-protocol.js';
 import {
   alipayCurrency,
@@ -66,20 +67,9 @@ export const alipayCapabilities: ChannelCapabilities = {
   maxAmountMinor: maxTotalAmountMinor,
 };
 
-export interface AlipayAdapterOptions {
-  /**
-   * Alipay finds a refund only under its trade (out_trade_no + out_request_no), while ChannelAdapter's
-   * queryRefund passes the refund number alone. The integrator supplies the lookup from refund number to
-   * attempt number; without it queryRefund answers UNKNOWN.
-   */
-  readonly findRefundAttemptNo?: (refundNo: string) => Promise<string | null>;
-}
-
 export type AlipayAdapter = ChannelAdapter & {
   cancel(request: ChannelCancelRequest): Promise<ChannelCancelResult>;
   readonly payouts: ChannelPayouts;
-  /** The refund query as Alipay takes it: by the attempt (out_trade_no) and the refund number (out_request_no). */
-  queryRefundOf(attemptNo: string, refundNo: string): Promise<ChannelRefundQueryResult>;
   /** Closes the connection pool (calls in flight finish or time out first). */
   dispose(): Promise<void>;
 };
@@ -92,9 +82,8 @@ function payRequestProblem(request: ChannelPayRequest, product: string): { statu
   return null;
 }
 
-export function createAlipayAdapter(config: AlipayConfig, options: AlipayAdapterOptions = {}): AlipayAdapter {
+export function createAlipayAdapter(config: AlipayConfig): AlipayAdapter {
   const gateway = createAlipayGateway(config);
-  const acceptedNotifyIds = new NotifyIdWindow();
 
   async function pay(request: ChannelPayRequest): Promise<ChannelPayResult> {
     const product = request.product ?? alipayProducts.precreate;
@@ -112,11 +101,12 @@ export function createAlipayAdapter(config: AlipayConfig, options: AlipayAdapter
     return payResultFromPrecreate(answer, request);
   }
 
-  async function query(attemptNo: string): Promise<ChannelQueryResult> {
+  async function queryAttempt(attemptNo: string): Promise<ChannelQueryResult> {
     return queryResultFromAnswer(await gateway.call(alipayMethods.query, { out_trade_no: attemptNo }), attemptNo);
   }
 
-  async function queryRefundOf(attemptNo: string, refundNo: string): Promise<ChannelRefundQueryResult> {
+  /** Alipay finds a refund only under its trade: out_trade_no (the attempt) and out_request_no (the refund). */
+  async function queryRefund({ attemptNo, refundNo }: ChannelRefundQueryRequest): Promise<ChannelRefundQueryResult> {
     const answer = await gateway.call(alipayMethods.refundQuery, refundQueryBizContent(attemptNo, refundNo));
     return refundQueryResultFromAnswer(answer, { attemptNo, refundNo });
   }
@@ -134,16 +124,10 @@ export function createAlipayAdapter(config: AlipayConfig, options: AlipayAdapter
     return confirmed;
   }
 
-  async function queryRefund(refundNo: string): Promise<ChannelRefundQueryResult> {
-    const attemptNo = options.findRefundAttemptNo ? await options.findRefundAttemptNo(refundNo) : null;
-    if (!attemptNo) return { status: 'UNKNOWN', reason: `Alipay queries a refund under its trade, and the attempt of refund ${refundNo} is not known to the adapter` };
-    return queryRefundOf(attemptNo, refundNo);
-  }
-
   async function close(attemptNo: string): Promise<ChannelCloseResult> {
     const reading = closeReadingFromAnswer(await gateway.call(alipayMethods.close, { out_trade_no: attemptNo }), attemptNo);
     // ACQ.TRADE_STATUS_ERROR: the trade is paid, finished or closed already; the query says which.
-    return reading.kind === 'RESULT' ? reading.result : closeResultFromQuery(await query(attemptNo));
+    return reading.kind === 'RESULT' ? reading.result : closeResultFromQuery(await queryAttempt(attemptNo));
   }
 
   async function cancel(request: ChannelCancelRequest): Promise<ChannelCancelResult> {
@@ -162,7 +146,10 @@ export function createAlipayAdapter(config: AlipayConfig, options: AlipayAdapter
     },
   };
 
-  /** Signature, app, freshness, meaning, then the replay window: an id is spent only by a notification accepted. */
+  /**
+   * Signature, app, freshness, then meaning. The notify_id names the notification: Alipay keeps it across its
+   * retries, and a copy is refused as stale once the window and the clock skew have passed.
+   */
   function verifyNotification(inbound: InboundChannelRequest): NotificationVerification {
     const params = parseFormBody(inbound.rawBody);
     if (!params || !params.sign) return { ok: false, reason: 'not a signed Alipay notification' };
@@ -176,8 +163,7 @@ export function createAlipayAdapter(config: AlipayConfig, options: AlipayAdapter
     const parsed = notificationFromParams(params);
     if (!parsed.ok) return parsed;
     if (!params.notify_id) return { ok: false, reason: 'missing notify_id' };
-    if (!acceptedNotifyIds.use(params.notify_id, nowMs)) return { ok: false, reason: 'replayed notify_id' };
-    return parsed;
+    return { ...parsed, replayKey: `notify_id:${params.notify_id}`, replayWindowMs: notificationWindowMs + allowedClockSkewMs };
   }
 
   async function downloadStatement(date: string): Promise<string> {
@@ -197,10 +183,9 @@ export function createAlipayAdapter(config: AlipayConfig, options: AlipayAdapter
     name: 'alipay',
     capabilities: alipayCapabilities,
     pay,
-    query,
+    query: ({ attemptNo }) => queryAttempt(attemptNo),
     refund,
     queryRefund,
-    queryRefundOf,
     close,
     cancel,
     payouts,

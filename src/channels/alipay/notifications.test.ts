@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { freshnessProblem, notificationFromParams, NotifyIdWindow, parseFormBody, sentAt } from './notifications.js';
+import { freshnessProblem, notificationFromParams, parseFormBody, sentAt } from './notifications.js';
 
 describe('notification parsing', () => {
   const trade = { notify_type: 'trade_status_sync', out_trade_no: 'A1', trade_no: '2024X', trade_status: 'TRADE_SUCCESS', total_amount: '12.00', gmt_payment: '2024-01-01 08:00:00' };
@@ -35,22 +35,5 @@ describe('notification parsing', () => {
     expect(notificationFromParams({ ...trade, out_trade_no: undefined } as unknown as Record<string, string>).ok).toBe(false);
     expect(notificationFromParams({ msg_method: 'alipay.fund.trans.order.changed', biz_content: '{' }).ok).toBe(false);
     expect(notificationFromParams({ ...trade, trade_status: 'TRADE_OK' })).toMatchObject({ ok: true, notification: { result: { status: 'UNKNOWN' } } });
-  });
-});
-
-describe('notify id window', () => {
-  it('accepts an id once within the window and forgets it after', () => {
-    const window = new NotifyIdWindow();
-    expect(window.use('n1', 0)).toBe(true);
-    expect(window.use('n1', 5 * 60_000)).toBe(false);
-    expect(window.use('n1', 6 * 60_000 + 1)).toBe(true);
-  });
-
-  it('stays within its capacity', () => {
-    const window = new NotifyIdWindow(3);
-    for (const id of ['a', 'b', 'c', 'd']) expect(window.use(id, 0)).toBe(true);
-    expect(window.size).toBe(3);
-    expect(window.use('d', 0)).toBe(false);
-    expect(() => new NotifyIdWindow(0)).toThrow();
   });
 });

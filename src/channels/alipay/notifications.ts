@@ -3,14 +3,14 @@
  * sorted parameters. Two kinds reach Tongbao:
  * - trade_status_sync (notify_type) for payments, and for refunds when out_biz_no and gmt_refund are present;
  * - alipay.fund.trans.order.changed (msg_method) for transfers, with the order in biz_content.
- * This file holds the pure parts: parsing the body, the freshness rule, the mapping to channel notifications
- * and the bounded window of notify_ids already accepted. The signature check is alipay-sdk's (adapter.ts).
+ * This file holds the pure parts: parsing the body, the freshness rule and the mapping to channel notifications.
+ * The signature check is alipay-sdk's (adapter.ts); replays are refused by Tongbao's callback route.
  */
 import type { ChannelNotification } from '../types.js';
 import { checkTransferOrder, transferOrderResult } from './payout-protocol.js';
 import { checkers, parseBeijingTime, tradeResult } from './protocol.js';
 
-/** Notifications older than this are refused; notify_ids are remembered for as long, so a copy is refused too. */
+/** Notifications older than this are refused; Tongbao remembers a notify_id for as long, so a copy is refused too. */
 export const notificationWindowMs = 5 * 60 * 1000;
 /** notify_time has whole seconds and the two clocks are never quite equal, so "the future" starts a minute ahead. */
 export const allowedClockSkewMs = 60 * 1000;
@@ -74,39 +74,4 @@ function transferNotification(bizContent: string | undefined): NotificationParsi
   }
   if (!checkTransferOrder.Check(order)) return { ok: false, reason: 'the transfer notification lacks out_biz_no or status' };
   return { ok: true, notification: { kind: 'OPERATION', operationNo: order.out_biz_no, result: transferOrderResult(order, order.out_biz_no) } };
-}
-
-/**
- * The notify_ids accepted within the window, so one signed notification is accepted once. Older copies are
- * refused as stale anyway, so an id can be forgotten after the window. The set is capped; past the cap the
- * oldest ids are forgotten early, which reopens a replay only under a flood far above real traffic.
- */
-export class NotifyIdWindow {
-  // Map iteration follows insertion order and ids arrive in roughly time order, so the oldest come first.
-  private readonly expiresAtMs = new Map<string, number>();
-
-  constructor(private readonly capacity = 100_000) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new Error('the notify id window capacity must be a positive integer');
-  }
-
-  /** Records the id and returns true, or returns false when it was accepted within the window. */
-  use(notifyId: string, nowMs: number): boolean {
-    for (const [id, expiresAtMs] of this.expiresAtMs) {
-      if (expiresAtMs > nowMs) break;
-      this.expiresAtMs.delete(id);
-    }
-    const expiresAtMs = this.expiresAtMs.get(notifyId);
-    if (expiresAtMs !== undefined && expiresAtMs > nowMs) return false;
-    if (this.expiresAtMs.size >= this.capacity) {
-      const oldest = this.expiresAtMs.keys().next();
-      if (!oldest.done) this.expiresAtMs.delete(oldest.value);
-    }
-    // A notification may be dated up to the clock skew ahead, so keep its id for the window and the skew.
-    this.expiresAtMs.set(notifyId, nowMs + notificationWindowMs + allowedClockSkewMs);
-    return true;
-  }
-
-  get size(): number {
-    return this.expiresAtMs.size;
-  }
 }

@@ -122,7 +122,7 @@ describe('payments', () => {
 });
 
 describe('refunds', () => {
-  const request: ChannelRefundRequest = { refundNo: 'R1', attemptNo: 'A1', channelTradeNo: null, amountMinor: 300n, currency: 'CNY', reason: null, notifyUrl: 'https://x/n' };
+  const request: ChannelRefundRequest = { refundNo: 'R1', attemptNo: 'A1', channelTradeNo: null, paymentAmountMinor: 1000n, amountMinor: 300n, currency: 'CNY', reason: null, notifyUrl: 'https://x/n' };
   const refundBody = { out_trade_no: 'A1', trade_no: '2024X', fund_change: 'Y', refund_fee: '5.00' };
 
   it('succeeds on fund_change Y when the refunded total covers the refund, and asks for a query on N', () => {

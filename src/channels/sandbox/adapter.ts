@@ -50,12 +50,12 @@ import {
   signedHeaders,
   statementDatePattern,
   stringToSign,
+  timestampWindowMs,
   verifyMessage,
   type BankAnswer,
   type HeaderBag,
 } from './protocol.js';
 import { payoutPath, payoutQueryResultFromAnswer, payoutRequestBody, payoutResultFromAnswer } from './payout-protocol.js';
-import { NonceWindow } from './replay.js';
 
 export interface SandboxAdapterConfig {
   /** The bank's base URL, such as http://127.0.0.1:8081. */
@@ -112,7 +112,6 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
     bodyTimeout: config.timeoutMs,
     maxResponseSize: maxResponseBytes,
   });
-  const callbackNonces = new NonceWindow();
 
   /** The answer's signature must be the bank's, over this very method and path, and fresh. */
   function verifyAnswer(headers: HeaderBag, method: string, path: string, body: string): string | null {
@@ -232,7 +231,7 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
       return result.ok ? payResultFromAnswer(result.answer, payRequest) : { status: 'UNKNOWN', reason: result.reason };
     },
 
-    async query(attemptNo) {
+    async query({ attemptNo }) {
       const result = await call('GET', `/v1/payments/${encodeURIComponent(attemptNo)}`);
       return result.ok ? queryResultFromAnswer(result.answer, attemptNo) : { status: 'UNKNOWN', reason: result.reason };
     },
@@ -242,7 +241,7 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
       return result.ok ? refundResultFromAnswer(result.answer, refundRequest) : { status: 'UNKNOWN', reason: result.reason };
     },
 
-    async queryRefund(refundNo) {
+    async queryRefund({ refundNo }) {
       const result = await call('GET', `/v1/refunds/${encodeURIComponent(refundNo)}`);
       return result.ok ? refundQueryResultFromAnswer(result.answer, refundNo) : { status: 'UNKNOWN', reason: result.reason };
     },
@@ -256,7 +255,7 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
 
     dispose: () => agent.close(),
 
-    verifyNotification(inbound: InboundChannelRequest) {
+    verifyNotification(inbound: InboundChannelRequest): NotificationVerification {
       const reading = readSignatureHeaders(inbound.headers);
       if (!reading.ok) return { ok: false, reason: reading.reason };
       const { mchId, timestamp, timestampMs, nonce, signature } = reading.value;
@@ -271,8 +270,9 @@ export function createSandboxAdapter(config: SandboxAdapterConfig): SandboxAdapt
       const body = parseJson(inbound.rawBody);
       const parsed = preauthNotificationFromBody(body) ?? notificationFromBody(body);
       if (!parsed.ok) return parsed;
-      if (!callbackNonces.use(nonce, nowMs)) return { ok: false, reason: 'replayed nonce' };
-      return parsed;
+      // The bank signs every delivery afresh with a new nonce; a fresh message is at most a window old, and may be
+      // stamped up to a window ahead, so the nonce is remembered for two.
+      return { ...parsed, replayKey: `nonce:${nonce}`, replayWindowMs: 2 * timestampWindowMs };
     },
 
     acknowledge(accepted): ChannelAcknowledgement {

@@ -91,7 +91,7 @@ describe('sandbox pre-authorization over HTTP', () => {
     expect(await preauth.complete(step(authRef, 1000n))).toMatchObject({ status: 'FAILED', code: 'AUTH_NOT_FROZEN' });
     expect(await preauth.unfreeze(step(authRef, 10_000n))).toMatchObject({ status: 'FAILED', code: 'AUTH_NOT_FROZEN' });
 
-    const refund = { refundNo: uniqueNo('R'), attemptNo: complete.operationNo, channelTradeNo: refOf(captured), currency: 'CNY', reason: null, notifyUrl: `${receiver.url}/notify` };
+    const refund = { refundNo: uniqueNo('R'), attemptNo: complete.operationNo, channelTradeNo: refOf(captured), paymentAmountMinor: 6000n, currency: 'CNY', reason: null, notifyUrl: `${receiver.url}/notify` };
     expect(await adapter.refund({ ...refund, amountMinor: 6001n })).toMatchObject({ status: 'FAILED', code: 'REFUND_AMOUNT_EXCEEDED' });
     expect(await adapter.refund({ ...refund, refundNo: uniqueNo('R'), amountMinor: 2000n })).toMatchObject({ status: 'SUCCEEDED', amountMinor: 2000n });
     // The capture appears on the day's statement as a payment keyed by the completion's number.
@@ -117,14 +117,14 @@ describe('sandbox pre-authorization over HTTP', () => {
     expect(await preauth.completeCancel({ ...cancel, operationNo: uniqueNo('C'), completeRef: 'sbo_0000000000000000' })).toMatchObject({ status: 'FAILED', code: 'COMPLETION_NOT_FOUND' });
     expect(await preauth.completeCancel(cancel)).toMatchObject({ status: 'SUCCEEDED', amountMinor: 4000n });
     // The reversed capture is no longer refundable.
-    const refund = { refundNo: uniqueNo('R'), attemptNo: first.operationNo, channelTradeNo: completeRef, amountMinor: 100n, currency: 'CNY', reason: null, notifyUrl: `${receiver.url}/notify` };
+    const refund = { refundNo: uniqueNo('R'), attemptNo: first.operationNo, channelTradeNo: completeRef, paymentAmountMinor: 4000n, amountMinor: 100n, currency: 'CNY', reason: null, notifyUrl: `${receiver.url}/notify` };
     expect(await adapter.refund(refund)).toMatchObject({ status: 'FAILED', code: 'PAYMENT_NOT_PAID' });
 
     const second = step(authRef, 5000n);
     const secondRef = refOf(await preauth.complete(second));
     expect(await preauth.completeCancel({ ...step(authRef, 5000n), completeRef: completeRef })).toMatchObject({ status: 'FAILED', code: 'COMPLETION_NOT_FOUND' });
     // A completion refunded even in part cannot be cancelled.
-    expect(await adapter.refund({ ...refund, refundNo: uniqueNo('R'), attemptNo: second.operationNo, channelTradeNo: secondRef })).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await adapter.refund({ ...refund, refundNo: uniqueNo('R'), attemptNo: second.operationNo, channelTradeNo: secondRef, paymentAmountMinor: 5000n })).toMatchObject({ status: 'SUCCEEDED' });
     expect(await preauth.completeCancel({ ...step(authRef, 5000n), completeRef: secondRef })).toMatchObject({ status: 'FAILED', code: 'COMPLETION_REFUNDED' });
     expect(await preauth.completeCancel({ ...step(authRef, 100n), completeRef: secondRef, operationNo: uniqueNo('C') })).toMatchObject({ status: 'FAILED', code: 'AMOUNT_MISMATCH' });
   });
@@ -255,7 +255,7 @@ describe('sandbox pre-authorization across a restart', () => {
         await sleep(callbackDelayMs + 50);
         const captured = await afterAdapter.preauth!.query('KEEPC1');
         expect(captured).toMatchObject({ status: 'SUCCEEDED', amountMinor: 6003n });
-        expect(await afterAdapter.query('KEEPC1')).toMatchObject({ status: 'SUCCEEDED', amountMinor: 6003n });
+        expect(await afterAdapter.query({ attemptNo: complete.operationNo, channelTradeNo: refOf(captured), amountMinor: complete.amountMinor, currency: complete.currency })).toMatchObject({ status: 'SUCCEEDED', amountMinor: 6003n });
         const cancel = { ...complete, operationNo: 'KEEPX1', completeRef: refOf(captured) };
         expect(await afterAdapter.preauth!.completeCancel(cancel)).toMatchObject({ status: 'SUCCEEDED' });
         expect(await afterAdapter.preauth!.unfreeze({ operationNo: 'KEEPU1', authRef, amountMinor: 9000n, currency: 'USD', notifyUrl })).toMatchObject({ status: 'SUCCEEDED' });

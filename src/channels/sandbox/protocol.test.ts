@@ -44,6 +44,7 @@ const refundRequest: ChannelRefundRequest = {
   refundNo: 'R1',
   attemptNo: 'A1',
   channelTradeNo: 'sbp_1',
+  paymentAmountMinor: 1999n,
   amountMinor: 500n,
   currency: 'CNY',
   reason: null,

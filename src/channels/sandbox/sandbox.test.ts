@@ -10,6 +10,7 @@ import { createSandboxAdapter, type SandboxAdapter } from './adapter.js';
 import { generateEd25519KeyPair, generateSandboxCredentials } from './keys.js';
 import { sandboxHeaders, signedHeaders, statementDateOf, statementHeader } from './protocol.js';
 import { startSandboxBank, type SandboxBank } from './simulator.js';
+import { queryOf, refundQueryOf } from '../../../test/helpers/channel-requests.js';
 
 const credentials = generateSandboxCredentials();
 const callbackDelayMs = 150;
@@ -46,10 +47,11 @@ describe('sandbox channel over HTTP', () => {
     expiresAt: new Date(Date.now() + 15 * 60 * 1000),
     notifyUrl: `${receiver.url}/notify/sandbox?source=test`,
   });
-  const refundRequest = (attemptNo: string, amountMinor: bigint, refundNo = uniqueNo('R')): ChannelRefundRequest => ({
+  const refundRequest = (payment: Pick<ChannelPayRequest, 'attemptNo' | 'amountMinor'>, amountMinor: bigint, refundNo = uniqueNo('R')): ChannelRefundRequest => ({
     refundNo,
-    attemptNo,
+    attemptNo: payment.attemptNo,
     channelTradeNo: null,
+    paymentAmountMinor: payment.amountMinor,
     amountMinor,
     currency: 'CNY',
     reason: 'customer asked',
@@ -85,7 +87,7 @@ describe('sandbox channel over HTTP', () => {
     const result = await adapter.pay(pay);
     expect(result).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1999n, currency: 'CNY' });
     expect(result.status === 'SUCCEEDED' && result.paidAt).toBeInstanceOf(Date);
-    expect(await adapter.query(pay.attemptNo)).toEqual(result);
+    expect(await adapter.query(queryOf(pay))).toEqual(result);
   });
 
   it('charges once when the same attempt is sent again', async () => {
@@ -106,14 +108,14 @@ describe('sandbox channel over HTTP', () => {
   it('declines 4004 and 4005 as FAILED results', async () => {
     const declined = payRequest(4004n);
     expect(await adapter.pay(declined)).toMatchObject({ status: 'FAILED', code: 'CARD_DECLINED' });
-    expect(await adapter.query(declined.attemptNo)).toMatchObject({ status: 'FAILED', code: 'CARD_DECLINED' });
+    expect(await adapter.query(queryOf(declined))).toMatchObject({ status: 'FAILED', code: 'CARD_DECLINED' });
     expect(await adapter.pay(payRequest(4005n))).toMatchObject({ status: 'FAILED', code: 'INSUFFICIENT_FUNDS' });
   });
 
   it('answers UNKNOWN on a 500 (5003), and the query finds nothing', async () => {
     const pay = payRequest(5003n);
     expect(await adapter.pay(pay)).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('500') });
-    expect(await adapter.query(pay.attemptNo)).toEqual({ status: 'NOT_FOUND' });
+    expect(await adapter.query(queryOf(pay))).toEqual({ status: 'NOT_FOUND' });
   });
 
   it('gives up on a hang (5004) at the timeout; the query says nothing was charged', async () => {
@@ -121,13 +123,13 @@ describe('sandbox channel over HTTP', () => {
     const startedAt = Date.now();
     expect(await adapter.pay(pay)).toEqual({ status: 'UNKNOWN', reason: 'timeout' });
     expect(Date.now() - startedAt).toBeLessThan(1500);
-    expect(await adapter.query(pay.attemptNo)).toMatchObject({ status: 'FAILED', code: 'TIMEOUT' });
+    expect(await adapter.query(queryOf(pay))).toMatchObject({ status: 'FAILED', code: 'TIMEOUT' });
   });
 
   it('finds the late success of a hang that charged (5005) by query', async () => {
     const pay = payRequest(5005n);
     expect(await adapter.pay(pay)).toEqual({ status: 'UNKNOWN', reason: 'timeout' });
-    expect(await adapter.query(pay.attemptNo)).toMatchObject({ status: 'SUCCEEDED', amountMinor: 5005n });
+    expect(await adapter.query(queryOf(pay))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 5005n });
   });
 
   it('answers PENDING for 6001 and delivers a verified SUCCEEDED callback', async () => {
@@ -139,7 +141,7 @@ describe('sandbox channel over HTTP', () => {
       ok: true,
       notification: { kind: 'PAYMENT', attemptNo: pay.attemptNo, result: { status: 'SUCCEEDED', amountMinor: 6001n, currency: 'CNY' } },
     });
-    expect(await adapter.query(pay.attemptNo)).toMatchObject({ status: 'SUCCEEDED', amountMinor: 6001n });
+    expect(await adapter.query(queryOf(pay))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 6001n });
   });
 
   it('delivers a FAILED callback for 6002', async () => {
@@ -163,9 +165,9 @@ describe('sandbox channel over HTTP', () => {
   it('settles 6003 without a callback: the query flips to SUCCEEDED after the delay', async () => {
     const pay = payRequest(6003n);
     expect(await adapter.pay(pay)).toMatchObject({ status: 'PENDING' });
-    expect(await adapter.query(pay.attemptNo)).toMatchObject({ status: 'PENDING' });
+    expect(await adapter.query(queryOf(pay))).toMatchObject({ status: 'PENDING' });
     await sleep(callbackDelayMs + 50);
-    expect(await adapter.query(pay.attemptNo)).toMatchObject({ status: 'SUCCEEDED', amountMinor: 6003n });
+    expect(await adapter.query(queryOf(pay))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 6003n });
     await sleep(100);
     expect(receiver.about(pay.attemptNo)).toHaveLength(0);
   });
@@ -202,10 +204,14 @@ describe('sandbox channel over HTTP', () => {
       expect(adapter.verifyNotification(craft({ nowMs: Date.now() - 6 * 60 * 1000 }))).toEqual({ ok: false, reason: 'stale timestamp' });
     });
 
-    it('rejects a replayed nonce', () => {
+    it('names a callback by its nonce, for Tongbao to refuse a replay, and keeps it two windows', () => {
       const genuine = craft();
-      expect(adapter.verifyNotification(genuine).ok).toBe(true);
-      expect(adapter.verifyNotification(genuine)).toEqual({ ok: false, reason: 'replayed nonce' });
+      const nonce = (genuine.headers as Record<string, string>)[sandboxHeaders.nonce];
+      const first = adapter.verifyNotification(genuine);
+      expect(first).toMatchObject({ ok: true, replayKey: `nonce:${nonce}`, replayWindowMs: 10 * 60 * 1000 });
+      // The adapter keeps no memory of its own: the same bytes name the same key, which the route refuses once spent.
+      expect(adapter.verifyNotification(genuine)).toEqual(first);
+      expect(adapter.verifyNotification(craft())).toMatchObject({ ok: true, replayKey: expect.not.stringContaining(String(nonce)) });
     });
 
     it('rejects a callback for another merchant or posted to another path', () => {
@@ -224,7 +230,7 @@ describe('sandbox channel over HTTP', () => {
       const impostor = extraAdapter({ merchantPrivateKeyPem: generateEd25519KeyPair().privateKeyPem });
       const pay = payRequest(1000n);
       expect(await impostor.pay(pay)).toMatchObject({ status: 'FAILED', code: 'INVALID_SIGNATURE' });
-      expect(await adapter.query(pay.attemptNo)).toEqual({ status: 'NOT_FOUND' });
+      expect(await adapter.query(queryOf(pay))).toEqual({ status: 'NOT_FOUND' });
     });
 
     it('refuses an unknown merchant', async () => {
@@ -250,7 +256,7 @@ describe('sandbox channel over HTTP', () => {
       const misconfigured = extraAdapter({ bankPublicKeyPem: generateEd25519KeyPair().publicKeyPem });
       const pay = payRequest(1200n);
       expect(await misconfigured.pay(pay)).toEqual({ status: 'UNKNOWN', reason: 'the answer signature does not verify' });
-      expect(await adapter.query(pay.attemptNo)).toMatchObject({ status: 'SUCCEEDED' });
+      expect(await adapter.query(queryOf(pay))).toMatchObject({ status: 'SUCCEEDED' });
     });
 
     it('fails a request the bank finds invalid, and charges nothing', async () => {
@@ -272,37 +278,37 @@ describe('sandbox channel over HTTP', () => {
       const paid = await adapter.pay(pay);
       expect(paid.status).toBe('SUCCEEDED');
 
-      const first = refundRequest(pay.attemptNo, 3000n);
+      const first = refundRequest(pay, 3000n);
       const firstResult = await adapter.refund(first);
       expect(firstResult).toMatchObject({ status: 'SUCCEEDED', amountMinor: 3000n, currency: 'CNY' });
       expect(await adapter.refund(first)).toEqual(firstResult);
       expect(await adapter.refund({ ...first, amountMinor: 3001n })).toMatchObject({ status: 'UNKNOWN', reason: expect.stringContaining('DUPLICATE_OUT_REFUND_NO') });
 
-      expect(await adapter.refund(refundRequest(pay.attemptNo, 5000n))).toMatchObject({ status: 'SUCCEEDED' });
-      expect(await adapter.refund(refundRequest(pay.attemptNo, 2001n))).toMatchObject({ status: 'FAILED', code: 'REFUND_AMOUNT_EXCEEDED' });
-      expect(await adapter.refund(refundRequest(pay.attemptNo, 2000n))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 2000n });
-      expect(await adapter.refund(refundRequest(pay.attemptNo, 1n))).toMatchObject({ status: 'FAILED', code: 'REFUND_AMOUNT_EXCEEDED' });
+      expect(await adapter.refund(refundRequest(pay, 5000n))).toMatchObject({ status: 'SUCCEEDED' });
+      expect(await adapter.refund(refundRequest(pay, 2001n))).toMatchObject({ status: 'FAILED', code: 'REFUND_AMOUNT_EXCEEDED' });
+      expect(await adapter.refund(refundRequest(pay, 2000n))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 2000n });
+      expect(await adapter.refund(refundRequest(pay, 1n))).toMatchObject({ status: 'FAILED', code: 'REFUND_AMOUNT_EXCEEDED' });
 
-      expect(await adapter.queryRefund(first.refundNo)).toEqual(firstResult);
-      expect(await adapter.queryRefund('never_sent')).toEqual({ status: 'NOT_FOUND' });
+      expect(await adapter.queryRefund(refundQueryOf(first))).toEqual(firstResult);
+      expect(await adapter.queryRefund(refundQueryOf(refundRequest(pay, 100n, 'never_sent')))).toEqual({ status: 'NOT_FOUND' });
     });
 
     it('refuses to refund an unpaid payment', async () => {
       const pay = payRequest(4004n);
       await adapter.pay(pay);
-      expect(await adapter.refund(refundRequest(pay.attemptNo, 100n))).toMatchObject({ status: 'FAILED', code: 'PAYMENT_NOT_PAID' });
-      expect(await adapter.refund(refundRequest(uniqueNo('missing'), 100n))).toMatchObject({ status: 'FAILED', code: 'PAYMENT_NOT_FOUND' });
+      expect(await adapter.refund(refundRequest(pay, 100n))).toMatchObject({ status: 'FAILED', code: 'PAYMENT_NOT_PAID' });
+      expect(await adapter.refund(refundRequest({ attemptNo: uniqueNo('missing'), amountMinor: 100n }, 100n))).toMatchObject({ status: 'FAILED', code: 'PAYMENT_NOT_FOUND' });
     });
 
     it('declines refund 4004 and settles refund 6001 by callback', async () => {
       const pay = payRequest(20_000n);
       await adapter.pay(pay);
-      expect(await adapter.refund(refundRequest(pay.attemptNo, 4004n))).toMatchObject({ status: 'FAILED', code: 'REFUND_DECLINED' });
-      const delayed = refundRequest(pay.attemptNo, 6001n);
+      expect(await adapter.refund(refundRequest(pay, 4004n))).toMatchObject({ status: 'FAILED', code: 'REFUND_DECLINED' });
+      const delayed = refundRequest(pay, 6001n);
       expect(await adapter.refund(delayed)).toMatchObject({ status: 'PENDING' });
       const [callback] = await waitFor(() => (receiver.about(delayed.refundNo).length > 0 ? receiver.about(delayed.refundNo) : undefined));
       expect(callback?.verification).toMatchObject({ ok: true, notification: { kind: 'REFUND', refundNo: delayed.refundNo, result: { status: 'SUCCEEDED', amountMinor: 6001n } } });
-      expect(await adapter.queryRefund(delayed.refundNo)).toMatchObject({ status: 'SUCCEEDED' });
+      expect(await adapter.queryRefund(refundQueryOf(delayed))).toMatchObject({ status: 'SUCCEEDED' });
     });
   });
 
@@ -312,7 +318,7 @@ describe('sandbox channel over HTTP', () => {
       await adapter.pay(pay);
       expect(await adapter.close(pay.attemptNo)).toEqual({ status: 'CLOSED' });
       await sleep(callbackDelayMs + 100);
-      expect(await adapter.query(pay.attemptNo)).toMatchObject({ status: 'FAILED', code: 'CLOSED' });
+      expect(await adapter.query(queryOf(pay))).toMatchObject({ status: 'FAILED', code: 'CLOSED' });
       expect(receiver.about(pay.attemptNo)).toHaveLength(0);
     });
 
@@ -326,7 +332,7 @@ describe('sandbox channel over HTTP', () => {
       const pay = payRequest(800n);
       expect(await adapter.close(pay.attemptNo)).toEqual({ status: 'CLOSED' });
       expect(await adapter.pay(pay)).toMatchObject({ status: 'FAILED', code: 'OUT_TRADE_NO_CLOSED' });
-      expect(await adapter.query(pay.attemptNo)).toEqual({ status: 'NOT_FOUND' });
+      expect(await adapter.query(queryOf(pay))).toEqual({ status: 'NOT_FOUND' });
     });
   });
 
@@ -338,7 +344,7 @@ describe('sandbox channel over HTTP', () => {
     const declined = payRequest(4004n);
     await own.pay(paid);
     await own.pay(declined);
-    const refund = refundRequest(paid.attemptNo, 500n);
+    const refund = refundRequest(paid, 500n);
     await own.refund(refund);
 
     const lines = (await own.downloadStatement(statementDateOf(new Date()))).trimEnd().split('\n');
@@ -357,11 +363,11 @@ describe('sandbox channel over HTTP', () => {
   it('hangs every request while hang-all is on', async () => {
     bank.setHangAll(true);
     try {
-      expect(await adapter.query('anything')).toEqual({ status: 'UNKNOWN', reason: 'timeout' });
+      expect(await adapter.query(queryOf(payRequest(100n, 'anything')))).toEqual({ status: 'UNKNOWN', reason: 'timeout' });
     } finally {
       bank.setHangAll(false);
     }
-    expect(await adapter.query('anything')).toEqual({ status: 'NOT_FOUND' });
+    expect(await adapter.query(queryOf(payRequest(100n, 'anything')))).toEqual({ status: 'NOT_FOUND' });
   });
 });
 
@@ -385,19 +391,20 @@ describe('sandbox bank lifecycle', () => {
       const beforeAdapter = adapterFor(before);
       const paid = await beforeAdapter.pay(pay('KEEP1', 2500n));
       expect(await beforeAdapter.pay(pay('KEEP6003', 6003n))).toMatchObject({ status: 'PENDING' });
-      await beforeAdapter.refund({ refundNo: 'KEEPR1', attemptNo: 'KEEP1', channelTradeNo: null, amountMinor: 1000n, currency: 'USD', reason: null, notifyUrl: 'http://127.0.0.1:9/notify' });
+      const kept = { refundNo: 'KEEPR1', attemptNo: 'KEEP1', channelTradeNo: null, paymentAmountMinor: 2500n, amountMinor: 1000n, currency: 'USD', reason: null, notifyUrl: 'http://127.0.0.1:9/notify' };
+      await beforeAdapter.refund(kept);
       await beforeAdapter.dispose();
       await before.close();
 
       const after = await start(dataDir);
       const afterAdapter = adapterFor(after);
       try {
-        expect(await afterAdapter.query('KEEP1')).toEqual(paid);
+        expect(await afterAdapter.query(queryOf(pay('KEEP1', 2500n)))).toEqual(paid);
         // A delayed outcome still settles after the restart.
         await sleep(60);
-        expect(await afterAdapter.query('KEEP6003')).toMatchObject({ status: 'SUCCEEDED', amountMinor: 6003n });
-        expect(await afterAdapter.queryRefund('KEEPR1')).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1000n });
-        const refund = { refundNo: 'KEEPR2', attemptNo: 'KEEP1', channelTradeNo: null, amountMinor: 1501n, currency: 'USD', reason: null, notifyUrl: 'http://127.0.0.1:9/notify' };
+        expect(await afterAdapter.query(queryOf(pay('KEEP6003', 6003n)))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 6003n });
+        expect(await afterAdapter.queryRefund(refundQueryOf(kept))).toMatchObject({ status: 'SUCCEEDED', amountMinor: 1000n });
+        const refund = { ...kept, refundNo: 'KEEPR2', amountMinor: 1501n, currency: 'USD', reason: null, notifyUrl: 'http://127.0.0.1:9/notify' };
         expect(await afterAdapter.refund(refund)).toMatchObject({ status: 'FAILED', code: 'REFUND_AMOUNT_EXCEEDED' });
         expect(await afterAdapter.refund({ ...refund, refundNo: 'KEEPR3', amountMinor: 1500n })).toMatchObject({ status: 'SUCCEEDED' });
       } finally {

@@ -19,7 +19,9 @@ import type {
   ChannelCloseResult,
   ChannelPayRequest,
   ChannelPayResult,
+  ChannelQueryRequest,
   ChannelQueryResult,
+  ChannelRefundQueryRequest,
   ChannelRefundQueryResult,
   ChannelRefundRequest,
   ChannelRefundResult,
@@ -28,7 +30,7 @@ import type {
 } from '../types.js';
 import { createStripeClient, type StripeChannelClient } from './client.js';
 import { parseStripeConfig, type StripeConfig } from './config.js';
-import { DeliveryWindow, headerValue, notificationFromEvent, signatureHeader, signatureTimestamp } from './events.js';
+import { headerValue, notificationFromEvent, signatureHeader, signatureTimestamp } from './events.js';
 import { failureReason, findIntent, findRefund } from './lookup.js';
 import { createStripePreauth, type StripePreauth } from './preauth.js';
 import {
@@ -87,7 +89,6 @@ function failedOrUnknown(failure: CallFailure): { status: 'FAILED'; code: string
 export function createStripeAdapter(input: unknown): StripeAdapter {
   const config: StripeConfig = parseStripeConfig(input);
   const client: StripeChannelClient = createStripeClient(config);
-  const deliveries = new DeliveryWindow(config.webhookToleranceSeconds * 1000);
   const attemptMatch = (attemptNo: string) => [{ key: metadataKeys.attemptNo, value: attemptNo }];
 
   async function pay(request: ChannelPayRequest): Promise<ChannelPayResult> {
@@ -111,7 +112,7 @@ export function createStripeAdapter(input: unknown): StripeAdapter {
     return { status: 'FAILED', code: failure.code, message: failure.message, ...(declined ? { channelTradeNo: declined } : {}) };
   }
 
-  async function query(attemptNo: string): Promise<ChannelQueryResult> {
+  async function query({ attemptNo }: ChannelQueryRequest): Promise<ChannelQueryResult> {
     const lookup = await findIntent(client, config, attemptMatch(attemptNo));
     if (!lookup.ok) return { status: 'UNKNOWN', reason: lookup.reason };
     if (!lookup.intent) return { status: 'NOT_FOUND' };
@@ -138,7 +139,7 @@ export function createStripeAdapter(input: unknown): StripeAdapter {
     return refundResultFromRefund(answer.value, { metadataKey: metadataKeys.refundNo, number: request.refundNo, amountMinor: request.amountMinor, currency: request.currency });
   }
 
-  async function queryRefund(refundNo: string): Promise<ChannelRefundQueryResult> {
+  async function queryRefund({ refundNo }: ChannelRefundQueryRequest): Promise<ChannelRefundQueryResult> {
     const lookup = await findRefund(client, config, { key: metadataKeys.refundNo, value: refundNo });
     if (!lookup.ok) return { status: 'UNKNOWN', reason: lookup.reason };
     if (!lookup.refund) return { status: 'NOT_FOUND' };
@@ -180,8 +181,9 @@ export function createStripeAdapter(input: unknown): StripeAdapter {
       }
       const parsed = notificationFromEvent(event);
       if (!parsed.ok) return parsed;
-      if (!deliveries.use(`${parsed.eventId}:${signedAt}`, nowMs)) return { ok: false, reason: 'replayed delivery' };
-      return { ok: true, notification: parsed.notification };
+      // A delivery is named by its event and signed timestamp (see events.ts); a timestamp may lie up to the
+      // tolerance either side of now, so the key is remembered for twice the tolerance.
+      return { ok: true, notification: parsed.notification, replayKey: `${parsed.eventId}:${signedAt}`, replayWindowMs: 2 * config.webhookToleranceSeconds * 1000 };
     } catch {
       return { ok: false, reason: 'the callback could not be read' };
     }

@@ -1,12 +1,12 @@
 /**
- * Stripe webhooks: reading the Stripe-Signature header's timestamp, a bounded memory of deliveries already
- * accepted, and the pure mapping of a verified Event to Tongbao's notification. The signature itself is
- * checked by the stripe package's `webhooks.constructEvent` in adapter.ts.
+ * Stripe webhooks: reading the Stripe-Signature header's timestamp, and the pure mapping of a verified Event to
+ * Tongbao's notification. The signature itself is checked by the stripe package's `webhooks.constructEvent` in
+ * adapter.ts.
  *
  * Stripe signs each delivery afresh: a retry of an event the endpoint did not acknowledge carries the same
  * event id with a new timestamp and signature. A replay by anyone else can only repeat a delivery byte for
- * byte (changing the timestamp breaks the signature), so a delivery is identified by its event id and
- * signed timestamp together, and one seen within the window is refused.
+ * byte (changing the timestamp breaks the signature), so a delivery is named by its event id and signed
+ * timestamp together: that is its replay key, which Tongbao's callback route spends once.
  */
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -36,39 +36,6 @@ export function headerValue(headers: Readonly<Record<string, string | string[] |
     if (key.toLowerCase() === name) return typeof value === 'string' ? value : undefined;
   }
   return undefined;
-}
-
-/**
- * Deliveries accepted within the window, so each is accepted once. Anything older is refused as stale anyway,
- * so an entry can be forgotten after two windows (a timestamp may also lie up to one window ahead). Capped:
- * past the cap the oldest entries go early instead of memory growing without limit.
- */
-export class DeliveryWindow {
-  private readonly expiresAtMs = new Map<string, number>();
-
-  constructor(private readonly windowMs: number, private readonly capacity = 100_000) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new Error('the delivery window capacity must be a positive integer');
-  }
-
-  /** Records the delivery and returns true, or returns false when it was seen within the window. */
-  use(deliveryKey: string, nowMs: number): boolean {
-    for (const [key, expiresAtMs] of this.expiresAtMs) {
-      if (expiresAtMs > nowMs) break;
-      this.expiresAtMs.delete(key);
-    }
-    const expiresAtMs = this.expiresAtMs.get(deliveryKey);
-    if (expiresAtMs !== undefined && expiresAtMs > nowMs) return false;
-    if (this.expiresAtMs.size >= this.capacity) {
-      const oldest = this.expiresAtMs.keys().next();
-      if (!oldest.done) this.expiresAtMs.delete(oldest.value);
-    }
-    this.expiresAtMs.set(deliveryKey, nowMs + 2 * this.windowMs);
-    return true;
-  }
-
-  get size(): number {
-    return this.expiresAtMs.size;
-  }
 }
 
 const EventWire = Type.Object({
@@ -125,5 +92,7 @@ export function notificationFromEvent(body: unknown): EventParsing {
     if (!refundNo) return { ok: false, reason: `${type} is about a refund without a Tongbao number` };
     return { ok: true, eventId, notification: { kind: 'REFUND', refundNo, result: refundResultFromRefund(refund, { metadataKey: metadataKeys.refundNo, number: refundNo }) } };
   }
-  return { ok: false, reason: `event type ${type.slice(0, 60)} is not one Tongbao subscribes to` };
+  // A genuine event Tongbao does not act on (an endpoint subscribed to more than it needs, charge.* events):
+  // acknowledged, so Stripe stops sending it, and nothing changes.
+  return { ok: true, eventId, notification: { kind: 'IGNORED', about: `event ${type.slice(0, 60)}` } };
 }

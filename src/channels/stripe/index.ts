@@ -4,7 +4,7 @@
  */
 export { createStripeAdapter, stripeCapabilities, type StripeAdapter } from './adapter.js';
 export { parseStripeConfig, StripeConfigSchema, StripeSecret, stripeConfigDefaults, type StripeConfig, type StripeConfigInput } from './config.js';
-export { completeCancelRefusal, type StripePreauth, type StripePreauthFreezeRequest } from './preauth.js';
+export { completeCancelRefusal, type StripePreauth } from './preauth.js';
 export { metadataKeys, stripeCurrencies, stripeProducts } from './protocol.js';
 export { paymentIntentEvents, refundEvents } from './events.js';
 export { statementHeader } from './statement.js';

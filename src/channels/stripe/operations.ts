@@ -4,8 +4,8 @@
  * unfreeze cancels it. Each step's operation number sits in the intent's metadata under its own key, so one
  * PaymentIntent answers for all three steps. These pure functions map the intent to each step's result.
  */
-import type { ChannelOperationResult } from '../types.js';
-import { checkEcho, instantOf, metadataKeys, type PaymentIntentWire } from './protocol.js';
+import type { ChannelFreezeResult, ChannelOperationResult } from '../types.js';
+import { checkEcho, instantOf, metadataKeys, payerActionOf, type PaymentIntentWire } from './protocol.js';
 
 export type PreauthStep = 'freeze' | 'capture' | 'release';
 
@@ -37,7 +37,7 @@ function unknown(reason: string): ChannelOperationResult {
  * The freeze: SUCCEEDED once the card is authorised. A hold that was later captured, or released by a recorded
  * unfreeze, was still placed, so it stays SUCCEEDED; an intent canceled without an unfreeze never held money.
  */
-export function freezeResultFromIntent(intent: PaymentIntentWire, asked: Asked): ChannelOperationResult {
+export function freezeResultFromIntent(intent: PaymentIntentWire, asked: Asked): ChannelFreezeResult {
   if (intent.capture_method !== 'manual') return unknown('the PaymentIntent is not a manual-capture hold');
   const echo = checkEcho(intent, { metadataKey: metadataKeys.freezeOperationNo, number: asked.operationNo, ...money(asked) });
   if (!echo.ok) return unknown(echo.reason);
@@ -50,7 +50,11 @@ export function freezeResultFromIntent(intent: PaymentIntentWire, asked: Asked):
     case 'canceled':
       if (intent.metadata[metadataKeys.releaseOperationNo]) return held;
       return { status: 'FAILED', code: 'canceled', message: `the hold was canceled (${intent.cancellation_reason ?? 'no reason'})` };
-    case 'requires_action':
+    case 'requires_action': {
+      // 3-D Secure: the payer authenticates the hold as they would a payment.
+      const payerAction = payerActionOf(intent);
+      return payerAction ? { status: 'PENDING', channelRef: intent.id, payerAction } : { status: 'PENDING', channelRef: intent.id };
+    }
     case 'requires_confirmation':
     case 'processing':
       return { status: 'PENDING', channelRef: intent.id };

@@ -3,15 +3,14 @@
  * manual-capture PaymentIntent, complete captures it, unfreeze cancels it. Each step's operation number is
  * the idempotency key of its call and is written into the intent's metadata, so query(operationNo) finds it.
  *
- * Two things Tongbao's interface cannot express yet (see docs/channels/stripe.md):
- * - freeze needs the payer's PaymentMethod, which ChannelPreauthFreezeRequest does not carry; this adapter
- *   reads an optional `payer` (and `returnUrl`) on the request and answers FAILED payment_method_required
- *   without one.
- * - completeCancel: Stripe cannot re-open a hold once captured. A refund gives the money back but leaves no
- *   hold, which is not what completeCancel promises, so it answers FAILED without calling Stripe.
+ * freeze needs the payer's PaymentMethod (`payer.id`) and answers FAILED payment_method_required without one; a
+ * hold that needs 3-D Secure is PENDING with the payer's action. completeCancel: Stripe cannot re-open a hold
+ * once captured. A refund gives the money back but leaves no hold, which is not what completeCancel promises, so
+ * it answers FAILED without calling Stripe (see docs/channels/stripe.md).
  */
 import { now } from '../../clock.js';
 import type {
+  ChannelFreezeResult,
   ChannelOperationQueryResult,
   ChannelOperationResult,
   ChannelPreauth,
@@ -25,15 +24,7 @@ import { failureReason, findIntent } from './lookup.js';
 import { captureResultFromIntent, freezeResultFromIntent, operationResultFromIntent, releaseResultFromIntent, stepMetadataKeys } from './operations.js';
 import { checkers, freezeParams, metadataKeys, toStripeAmount, type CallFailure, type PaymentIntentWire } from './protocol.js';
 
-/** A freeze request with what Stripe needs to authorise the card. */
-export type StripePreauthFreezeRequest = ChannelPreauthFreezeRequest & {
-  readonly payer?: { readonly type: string; readonly id: string };
-  readonly returnUrl?: string;
-};
-
-export interface StripePreauth extends ChannelPreauth {
-  freeze(request: StripePreauthFreezeRequest): Promise<ChannelOperationResult>;
-}
+export type StripePreauth = ChannelPreauth;
 
 export const completeCancelRefusal = {
   code: 'stripe_cannot_reopen_hold',
@@ -44,13 +35,13 @@ function failedOrUnknown(failure: CallFailure): ChannelOperationResult {
   return failure.kind === 'rejected' ? { status: 'FAILED', code: failure.code, message: failure.message } : { status: 'UNKNOWN', reason: failure.reason };
 }
 
-function readIntent(value: unknown, map: (intent: PaymentIntentWire) => ChannelOperationResult): ChannelOperationResult {
+function readIntent<R extends ChannelOperationResult | ChannelFreezeResult>(value: unknown, map: (intent: PaymentIntentWire) => R): R | ChannelOperationResult {
   return checkers.paymentIntent.Check(value) ? map(value) : { status: 'UNKNOWN', reason: 'Stripe answered with an unreadable PaymentIntent' };
 }
 
 export function createStripePreauth(client: StripeChannelClient, config: StripeConfig): StripePreauth {
   return {
-    async freeze(request) {
+    async freeze(request: ChannelPreauthFreezeRequest) {
       const money = toStripeAmount(request.amountMinor, request.currency);
       if (!money.ok) return { status: 'FAILED', code: money.code, message: money.message };
       if (!request.payer?.id) return { status: 'FAILED', code: 'payment_method_required', message: 'a Stripe hold needs payer.id, a Stripe PaymentMethod id' };

@@ -48,7 +48,6 @@ import {
   txnTypes,
   unionpayPaths,
 } from './protocol.js';
-import { CallbackWindow } from './replay.js';
 import { MemorySentOrderBook, type SentOrderBook } from './sent-orders.js';
 import { verifyUnionpaySignature, type UnionpayTrust } from './signature.js';
 import { extractStatementFile, statementHeader, zmFileName, zmToCsv } from './statement.js';
@@ -101,21 +100,20 @@ export function createUnionpayAdapter(settings: unknown, options: UnionpayAdapte
   });
   const core = createUnionpayCore(config, client, options.sentOrders ?? new MemorySentOrderBook());
   const maxAgeMs = config.callbackMaxAgeSeconds * 1000;
-  const callbacks = new CallbackWindow(maxAgeMs + callbackClockSkewMs);
 
   return {
     name: 'unionpay',
     capabilities: unionpayCapabilities,
     pay: (request) => pay(core, request),
 
-    async query(attemptNo) {
+    async query({ attemptNo }) {
       const outcome = await core.queryOrder(attemptNo, [txnTypes.consume]);
       return outcome.kind === 'NOT_FOUND' ? { status: 'NOT_FOUND' } : payResultOf(outcome);
     },
 
     refund: (request) => refund(core, request),
 
-    async queryRefund(refundNo) {
+    async queryRefund({ refundNo }) {
       const outcome = await core.queryOrder(refundNo, [txnTypes.refund]);
       return outcome.kind === 'NOT_FOUND' ? { status: 'NOT_FOUND' } : refundResultOf(outcome);
     },
@@ -137,8 +135,9 @@ export function createUnionpayAdapter(settings: unknown, options: UnionpayAdapte
       if (nowMs - sentAt.getTime() > maxAgeMs || sentAt.getTime() - nowMs > callbackClockSkewMs) return { ok: false, reason: 'stale txnTime' };
       const notification = notificationOf(fields, now());
       if (!notification) return { ok: false, reason: `the callback is about an unsupported txnType ${String(fields.txnType).slice(0, 4)}` };
-      if (!callbacks.use(`${fields.orderId}|${fields.txnType}|${fields.queryId ?? ''}`, nowMs)) return { ok: false, reason: 'replayed callback' };
-      return { ok: true, notification };
+      // UnionPay resends an identical callback until it gets HTTP 200, so a callback is named by what it reports;
+      // past the freshness window (and the clock skew) a copy is refused as stale anyway.
+      return { ok: true, notification, replayKey: `${fields.orderId}|${fields.txnType}|${fields.queryId ?? ''}`, replayWindowMs: maxAgeMs + callbackClockSkewMs };
     },
 
     acknowledge(accepted): ChannelAcknowledgement {

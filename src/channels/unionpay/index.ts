@@ -5,5 +5,5 @@
 export { createUnionpayAdapter, unionpayCapabilities, unionpayProducts, type UnionpayAdapter, type UnionpayAdapterOptions } from './adapter.js';
 export { parseUnionpayConfig, UnionpayConfigError, UnionpayConfigSchema, type UnionpayConfig } from './config.js';
 export { MemorySentOrderBook, type SentOrder, type SentOrderBook } from './sent-orders.js';
-export type { UnionpayFreezeRequest, UnionpayFreezeResult, UnionpayPreauth } from './preauth.js';
+export type { UnionpayPreauth } from './preauth.js';
 export { statementHeader } from './statement.js';

@@ -4,37 +4,22 @@
  * the hold name it by its queryId (origQryId), which freeze returns as channelRef.
  *
  * The hold itself needs the payer: with a card token it is a back-end request; without one it is a form the
- * payer's browser submits, returned as `payerAction` beside a PENDING result. Tongbao's freeze request carries
- * neither payer nor return URL yet, so UnionpayFreezeRequest adds them (see docs/channels/unionpay.md).
+ * payer's browser submits, returned as `payerAction` beside a PENDING result.
  */
 import { now } from '../../clock.js';
 import type {
+  ChannelFreezeResult,
   ChannelOperationQueryResult,
   ChannelOperationResult,
   ChannelPreauth,
   ChannelPreauthCompleteCancelRequest,
   ChannelPreauthFreezeRequest,
   ChannelPreauthStepRequest,
-  PayerAction,
 } from '../types.js';
 import type { UnionpayCore } from './core.js';
 import { bizTypes, operationResultOf, requestProblem, txnTypes, type MoneyTransaction } from './protocol.js';
 
-export type UnionpayFreezeRequest = ChannelPreauthFreezeRequest & {
-  /** A UnionPay card token: the hold is made at once by a back-end request. */
-  readonly payer?: { readonly type: string; readonly id: string };
-  /** Where the payer's browser returns after a form hold. */
-  readonly returnUrl?: string;
-};
-
-/** A freeze result; a PENDING form hold carries what the payer's browser must submit. */
-export type UnionpayFreezeResult =
-  | Exclude<ChannelOperationResult, { status: 'PENDING' }>
-  | { readonly status: 'PENDING'; readonly channelRef?: string; readonly payerAction?: PayerAction };
-
-export interface UnionpayPreauth extends ChannelPreauth {
-  freeze(request: UnionpayFreezeRequest): Promise<UnionpayFreezeResult>;
-}
+export type UnionpayPreauth = ChannelPreauth;
 
 const preauthTxnTypes: readonly string[] = [txnTypes.preauth, txnTypes.preauthCancel, txnTypes.preauthComplete, txnTypes.preauthCompleteCancel];
 
@@ -49,10 +34,11 @@ export function createUnionpayPreauth(core: UnionpayCore): UnionpayPreauth {
   }
 
   return {
-    async freeze(request) {
+    async freeze(request: ChannelPreauthFreezeRequest): Promise<ChannelFreezeResult> {
       const problem = requestProblem(request.operationNo, request.amountMinor, request.currency);
       if (problem) return { status: 'FAILED', ...problem };
       const common = { txnType: txnTypes.preauth, orderId: request.operationNo, amountMinor: request.amountMinor, backUrl: request.notifyUrl };
+      // With a UnionPay card token the hold is made at once by a back-end request.
       if (request.payer) {
         const trId = core.config.tokenRequestorId;
         if (request.payer.type !== 'token' || !request.payer.id) return { status: 'FAILED', code: 'PAYER_REQUIRED', message: 'a back-end hold needs payer { type: "token", id }' };

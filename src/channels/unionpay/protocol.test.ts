@@ -18,7 +18,6 @@ import {
   txnTimeOf,
   type Expectation,
 } from './protocol.js';
-import { CallbackWindow } from './replay.js';
 import { MemorySentOrderBook } from './sent-orders.js';
 import { signerNameOf, signFields, signingDigestHex, signingString, verifyFieldsSignature, withSignature } from './signature.js';
 import { extractStatementFile, formatZmLine, parseSignedAmount, parseZmLine, statementHeader, zmFileName, zmLineWidth, zmToCsv } from './statement.js';
@@ -199,15 +198,6 @@ describe('statement files', () => {
 });
 
 describe('bounded memories', () => {
-  it('accepts a callback key once within the window, and again after it', () => {
-    const window = new CallbackWindow(1000, 3);
-    expect(window.use('a', 0)).toBe(true);
-    expect(window.use('a', 999)).toBe(false);
-    expect(window.use('a', 1000)).toBe(true);
-    for (const key of ['b', 'c', 'd', 'e']) window.use(key, 1001);
-    expect(window.size).toBe(3);
-  });
-
   it('keeps the first txnTime of an order and forgets the oldest past capacity', () => {
     const book = new MemorySentOrderBook(2);
     book.remember('A', { txnTime: '20261122000001', txnType: '01', bizType: '000201' });

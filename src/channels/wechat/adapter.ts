@@ -16,7 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { Wechatpay } from 'wechatpay-axios-plugin';
 import { now } from '../../clock.js';
-import type { ChannelAdapter, ChannelCapabilities, ChannelCloseResult, ChannelQueryResult, ChannelRefundQueryResult, ChannelRefundRequest, ChannelRefundResult } from '../types.js';
+import type { ChannelAdapter, ChannelCapabilities, ChannelCloseResult, ChannelQueryResult, ChannelRefundQueryRequest, ChannelRefundQueryResult, ChannelRefundRequest, ChannelRefundResult } from '../types.js';
 import type { WechatConfig } from './config.js';
 import { callbackAnswers, notificationFromEnvelope, parseEnvelope, readCallbackHeaders, rsaVerify, signedMessage } from './notification.js';
 import {
@@ -41,7 +41,6 @@ import {
   type WechatAnswer,
   type WechatProduct,
 } from './protocol.js';
-import { ReplayWindow } from './replay.js';
 import { billDatePattern, billDigest, billToCsv, tradeBillColumns } from './statement.js';
 
 export type WechatAdapter = ChannelAdapter & {
@@ -100,7 +99,6 @@ export function createWechatAdapter(config: WechatConfig): WechatAdapter {
     proxy: false,
     maxContentLength: maxResponseBytes,
   });
-  const replays = new ReplayWindow();
 
   async function call(method: 'get' | 'post', path: string, options: CallOptions = {}): Promise<Exchange> {
     const requestConfig = {
@@ -118,14 +116,14 @@ export function createWechatAdapter(config: WechatConfig): WechatAdapter {
     }
   }
 
-  async function query(attemptNo: string): Promise<ChannelQueryResult> {
+  async function queryAttempt(attemptNo: string): Promise<ChannelQueryResult> {
     // pay() never sends a number WeChat would refuse, so such a number has no order there.
     if (!outTradeNoPattern.test(attemptNo)) return { status: 'NOT_FOUND' };
     const result = await call('get', `v3/pay/transactions/out-trade-no/${encodeURIComponent(attemptNo)}`, { params: { mchid: config.mchid } });
     return result.ok ? queryResultFromAnswer(result.answer, { ...ids, outTradeNo: attemptNo }) : { status: 'UNKNOWN', reason: result.reason };
   }
 
-  async function queryRefund(refundNo: string): Promise<ChannelRefundQueryResult> {
+  async function queryRefund({ refundNo }: ChannelRefundQueryRequest): Promise<ChannelRefundQueryResult> {
     if (!outRefundNoPattern.test(refundNo)) return { status: 'NOT_FOUND' };
     const result = await call('get', `v3/refund/domestic/refunds/${encodeURIComponent(refundNo)}`);
     return result.ok ? refundQueryResultFromAnswer(result.answer, refundNo) : { status: 'UNKNOWN', reason: result.reason };
@@ -148,14 +146,13 @@ export function createWechatAdapter(config: WechatConfig): WechatAdapter {
     const refundFen = fenFromMinor(request.amountMinor, request.currency);
     if (refundFen === null) return { status: 'FAILED', code: 'INVALID_AMOUNT', message: `refund amount ${request.amountMinor} fen is out of range` };
     if (!outRefundNoPattern.test(request.refundNo)) return { status: 'FAILED', code: 'INVALID_OUT_REFUND_NO', message: 'the refund number does not fit out_refund_no' };
-    // WeChat wants the order's total with every refund; ChannelRefundRequest does not carry it, so it is read here.
-    const paid = await query(request.attemptNo);
-    if (paid.status === 'UNKNOWN') return { status: 'UNKNOWN', reason: `the order could not be read before refunding: ${paid.reason}` };
-    if (paid.status !== 'SUCCEEDED') return { status: 'FAILED', code: 'TRADE_NOT_PAID', message: `the order is not paid at WeChat Pay (${paid.status})` };
-    const body = refundBody({ ...request, refundFen, totalFen: Number(paid.amountMinor) });
+    // WeChat wants the order's total with every refund: the payment's amount, which Tongbao passes.
+    const totalFen = fenFromMinor(request.paymentAmountMinor, request.currency);
+    if (totalFen === null) return { status: 'FAILED', code: 'INVALID_AMOUNT', message: `payment amount ${request.paymentAmountMinor} fen is out of range` };
+    const body = refundBody({ ...request, refundFen, totalFen });
     const result = await call('post', 'v3/refund/domestic/refunds', { body });
     if (!result.ok) return { status: 'UNKNOWN', reason: result.reason };
-    const expected = { outRefundNo: request.refundNo, refundMinor: request.amountMinor, totalMinor: paid.amountMinor };
+    const expected = { outRefundNo: request.refundNo, refundMinor: request.amountMinor, totalMinor: request.paymentAmountMinor };
     const refusal = rejectionOf(result.answer);
     return refusal ? confirmRefusal(refusal, expected) : refundResultFromAnswer(result.answer, expected);
   }
@@ -191,7 +188,7 @@ export function createWechatAdapter(config: WechatConfig): WechatAdapter {
     if (result.answer.statusCode === 204) return { status: 'CLOSED' };
     // WeChat refuses to close a paid order (and answers 404 for one it never saw); the order's state decides.
     const refused = rejectionOf(result.answer)?.code ?? `HTTP ${result.answer.statusCode}`;
-    const state = await query(attemptNo);
+    const state = await queryAttempt(attemptNo);
     switch (state.status) {
       case 'SUCCEEDED':
         return { status: 'ALREADY_PAID' };
@@ -225,7 +222,7 @@ export function createWechatAdapter(config: WechatConfig): WechatAdapter {
       );
     },
 
-    query,
+    query: ({ attemptNo }) => queryAttempt(attemptNo),
     refund,
     queryRefund,
     close,
@@ -243,9 +240,9 @@ export function createWechatAdapter(config: WechatConfig): WechatAdapter {
         if (!envelope.ok) return envelope;
         const parsed = notificationFromEnvelope(envelope.envelope, config.apiV3Key.reveal(), ids);
         if (!parsed.ok) return parsed;
-        // Recorded only now, so a forged or broken callback cannot use up a genuine one's nonce or id.
-        if (!replays.useAll([`nonce:${nonce}`, `id:${parsed.id}`], nowMs)) return { ok: false, reason: 'replayed callback' };
-        return { ok: true, notification: parsed.notification };
+        // The notification id names it: WeChat keeps the id (and the body) across its retries, each signed afresh with
+        // a new nonce. A timestamp may lie a window either side of now, so the id is remembered for two windows.
+        return { ok: true, notification: parsed.notification, replayKey: `id:${parsed.id}`, replayWindowMs: 2 * timestampWindowMs };
       } catch (error) {
         return { ok: false, reason: `unreadable callback: ${error instanceof Error ? error.message.slice(0, 100) : 'error'}` };
       }

@@ -1,8 +1,8 @@
 /**
  * WeChat Pay's callbacks (支付/退款结果通知): the signed headers, the message they sign, the envelope,
  * AEAD_AES_256_GCM decryption of its `resource` with the APIv3 key, and the mapping of the decrypted
- * transaction or refund to a channel notification. Pure functions; the adapter adds the clock and the
- * replay window, the simulator uses the same functions to sign and encrypt.
+ * transaction or refund to a channel notification. Pure functions; the adapter adds the clock and names the
+ * callback by its id for Tongbao's replay guard, the simulator uses the same functions to sign and encrypt.
  */
 import { createCipheriv, createDecipheriv, createSign, createVerify, type KeyObject } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
@@ -168,7 +168,8 @@ export function notificationFromEnvelope(envelope: NotificationEnvelope, apiV3Ke
     const result = refundResultFromRefund(refundFromResource(decrypted), { outRefundNo: decrypted.out_refund_no });
     return { ok: true, id: envelope.id, notification: { kind: 'REFUND', refundNo: decrypted.out_refund_no, result } };
   }
-  return { ok: false, reason: `unsupported event_type ${envelope.event_type.slice(0, 40)}` };
+  // Genuine (signed, and sealed with this merchant's APIv3 key) but about nothing Tongbao does: acknowledged.
+  return { ok: true, id: envelope.id, notification: { kind: 'IGNORED', about: `event_type ${envelope.event_type.slice(0, 40)}` } };
 }
 
 /** Domestic refunds are in CNY; the callback leaves the currency out. */

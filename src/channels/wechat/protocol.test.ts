@@ -18,7 +18,6 @@ import {
   type Refund,
   type Transaction,
 } from './protocol.js';
-import { ReplayWindow } from './replay.js';
 import { billDigest, billLine, billToCsv, csvField, splitBillLine, tradeBillColumns } from './statement.js';
 
 const ids = { mchid: '1900000109', appid: 'wxd678efh567hg6787' };
@@ -218,22 +217,5 @@ describe('trade bill', () => {
     expect(csvField('a\nb')).toBe('"a\nb"');
     expect(billDigest(Buffer.from('abc'), 'SHA1')).toBe('a9993e364706816aba3e25717850c26c9cd0d89d');
     expect(billDigest(Buffer.from('abc'), 'MD5')).toBeNull();
-  });
-});
-
-describe('replay window', () => {
-  it('accepts a key once within two windows, then forgets it', () => {
-    const window = new ReplayWindow();
-    expect(window.useAll(['nonce:a', 'id:1'], 0)).toBe(true);
-    expect(window.useAll(['nonce:a', 'id:2'], 1000)).toBe(false);
-    expect(window.useAll(['nonce:b', 'id:1'], 1000)).toBe(false);
-    expect(window.useAll(['nonce:b', 'id:2'], 1000)).toBe(true);
-    expect(window.useAll(['nonce:a', 'id:1'], 2 * timestampWindowMs + 1)).toBe(true);
-  });
-
-  it('stays within its capacity', () => {
-    const window = new ReplayWindow(3);
-    for (let index = 0; index < 10; index += 1) window.useAll([`k${index}`], index);
-    expect(window.size).toBe(3);
   });
 });

@@ -30,11 +30,13 @@ export function payRequestFor(notifyBase: string, amountMinor: bigint, overrides
   };
 }
 
-export function refundRequestFor(notifyBase: string, attemptNo: string, amountMinor: bigint, overrides: Partial<ChannelRefundRequest> = {}): ChannelRefundRequest {
+/** A refund of `payment` (the attempt and what it took, which WeChat wants as the order total). */
+export function refundRequestFor(notifyBase: string, payment: Pick<ChannelPayRequest, 'attemptNo' | 'amountMinor'>, amountMinor: bigint, overrides: Partial<ChannelRefundRequest> = {}): ChannelRefundRequest {
   return {
     refundNo: uniqueNo('R'),
-    attemptNo,
+    attemptNo: payment.attemptNo,
     channelTradeNo: null,
+    paymentAmountMinor: payment.amountMinor,
     amountMinor,
     currency: 'CNY',
     reason: '顾客退货',

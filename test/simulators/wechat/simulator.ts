@@ -63,6 +63,8 @@ export interface SignedCallback {
 export interface Delivery {
   readonly url: string;
   readonly eventType: string;
+  /** The out_trade_no or out_refund_no the callback is about. */
+  readonly subjectNo: string;
   readonly statusCode: number | null;
   readonly responseBody: string;
 }
@@ -307,17 +309,17 @@ export async function startWechatSimulator(options: WechatSimulatorOptions): Pro
   }
 
   /** Posts a callback, retrying on the schedule until WeChat's idea of success: HTTP 200 or 204. */
-  function deliver(target: string, eventType: string, callback: SignedCallback, attempt = 0): void {
+  function deliver(target: string, eventType: string, subjectNo: string, callback: SignedCallback, attempt = 0): void {
     if (closed) return;
     void fetch(target, { method: 'POST', headers: callback.headers, body: callback.rawBody, signal: AbortSignal.timeout(5000) })
       .then(async (reply) => ({ statusCode: reply.status, responseBody: await reply.text() }))
       .catch(() => ({ statusCode: null, responseBody: '' }))
       .then(({ statusCode, responseBody }) => {
-        deliveries.push({ url: target, eventType, statusCode, responseBody });
+        deliveries.push({ url: target, eventType, subjectNo, statusCode, responseBody });
         if (statusCode === 200 || statusCode === 204 || attempt >= retryDelaysMs.length || closed) return;
         const timer = setTimeout(() => {
           timers.delete(timer);
-          deliver(target, eventType, resign(callback), attempt + 1);
+          deliver(target, eventType, subjectNo, resign(callback), attempt + 1);
         }, retryDelaysMs[attempt]);
         timers.add(timer);
       });
@@ -333,7 +335,7 @@ export async function startWechatSimulator(options: WechatSimulatorOptions): Pro
   function sendRefundCallback(record: RefundRecord): void {
     if (!record.notifyUrl) return;
     const callback = callbackFor({ outRefundNo: record.outRefundNo });
-    deliver(record.notifyUrl, refundEvents[record.status]![0], callback);
+    deliver(record.notifyUrl, refundEvents[record.status]![0], record.outRefundNo, callback);
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -373,7 +375,7 @@ export async function startWechatSimulator(options: WechatSimulatorOptions): Pro
     },
     pay(outTradeNo) {
       const order = books.payOrder(outTradeNo);
-      deliver(order.notifyUrl, 'TRANSACTION.SUCCESS', callbackFor({ outTradeNo }));
+      deliver(order.notifyUrl, 'TRANSACTION.SUCCESS', outTradeNo, callbackFor({ outTradeNo }));
       return order;
     },
     setTradeState(outTradeNo, state) {

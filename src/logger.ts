@@ -6,6 +6,7 @@ export type { Logger };
 export const redactedPaths = [
   'sign', '*.sign', 'app_private_key', '*.app_private_key', 'private_key', '*.private_key', 'secret', '*.secret',
   'req.headers.authorization', 'headers.authorization', 'password', '*.password', 'card_no', '*.card_no',
+  'pay_password', '*.pay_password', 'old_pay_password', '*.old_pay_password', 'new_pay_password', '*.new_pay_password',
 ];
 
 export function createLogger(level: string): Logger {

@@ -17,6 +17,7 @@ import { SecretBox } from './shared/crypto.js';
 import { newAdminToken, newMasterKey, readOrCreateLocalSecret } from './shared/local-secrets.js';
 import { followTestClock } from './testclock/index.js';
 import { accountJobHandlers } from './account/index.js';
+import { localPayJobHandlers } from './localpay/index.js';
 import { preauthJobHandlers } from './preauth/index.js';
 import { tradeJobHandlers } from './trade/index.js';
 
@@ -86,6 +87,7 @@ export async function startTongbao(config: Config, role: Role, log: Logger = cre
           ...tradeJobHandlers(context),
           ...preauthJobHandlers(context),
           ...accountJobHandlers(context),
+          ...localPayJobHandlers(context),
           'notify.deliver': ({ notify_id }) => notifier.deliver(notify_id),
         },
       });

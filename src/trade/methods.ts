@@ -8,6 +8,7 @@ import { createTrade } from './create.js';
 import { modifyTradeAmount } from './modify.js';
 import { existingPaymentRequest, newPaymentRequest, payTrade, type PayOutcome } from './pay.js';
 import { planRoute } from '../routing/router.js';
+import { localPayerFields } from '../localpay/index.js';
 import { compact, createPresenter, refundFields, settlementFields, tradeFields } from './present.js';
 import { refundTrade } from './refund.js';
 import * as repository from './repository.js';
@@ -84,8 +85,9 @@ export const tradeMethods: GatewayMethod[] = [
   defineMethod('tongbao.trade.pay', Type.Object({
     ...tradeLookup,
     ...Type.Partial(Type.Object(createFields)).properties,
-    channel: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'default: the router chooses, and fails over' })),
+    channel: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'default: the router chooses, and fails over; balance, coin or credit pay from the user\'s account' })),
     ...payerFields,
+    ...localPayerFields,
   }), async (context, call, biz) => payAnswer(context, await payTrade(context, call.app, biz, call.notifyUrl))),
 
   // The router's ranking for an order (支付路由), as the cashier asks for methods: every channel this app may
@@ -120,6 +122,7 @@ export const tradeMethods: GatewayMethod[] = [
     ...tradeLookup,
     channel: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'default: the channel of the last attempt' })),
     ...payerFields,
+    ...localPayerFields,
   }), async (context, call, biz) => {
     const trade = await findTradeOrFail(context, call, biz);
     const channel = biz.channel ?? (await repository.listAttempts(context.pool, trade.trade_no)).at(-1)?.channel;

@@ -21,7 +21,8 @@ export interface BillRow {
   paid_at: Date | null;
 }
 
-const billColumns = `*, to_char(statement_date, 'YYYY-MM-DD') as statement_date, to_char(due_date, 'YYYY-MM-DD') as due_date`;
+const billColumns = `bill_no, app_id, user_id, account_no, trade_no, currency, amount_minor, repaid_minor, refunded_minor,
+  to_char(statement_date, 'YYYY-MM-DD') as statement_date, to_char(due_date, 'YYYY-MM-DD') as due_date, status, created_at, updated_at, paid_at`;
 
 export function owedOf(bill: Pick<BillRow, 'amount_minor' | 'repaid_minor' | 'refunded_minor'>): bigint {
   return bill.amount_minor - bill.repaid_minor - bill.refunded_minor;
@@ -47,7 +48,7 @@ export async function findBillByTrade(client: Queryable, tradeNo: string, lock =
 export async function lockOwingBills(client: Queryable, userId: string, currency: string, billNo: string | null): Promise<BillRow[]> {
   const { rows } = await client.query<BillRow>(
     `select ${billColumns} from credit_bills where user_id = $1 and currency = $2 and status <> 'PAID' and ($3::text is null or bill_no = $3)
-     order by due_date, statement_date, bill_no for update`,
+     order by credit_bills.due_date, credit_bills.statement_date, bill_no for update`,
     [userId, currency, billNo],
   );
   return rows;
@@ -88,7 +89,7 @@ export async function listBills(client: Queryable, filter: BillFilter, limit: nu
     `select ${billColumns} from credit_bills
      where ($1::text is null or app_id = $1) and ($2::text is null or user_id = $2) and ($3::text is null or status = $3)
        and ($4::text is null or bill_no = $4) and ($5::date is null or due_date < $5::date)
-     order by due_date, bill_no limit $6 offset $7`,
+     order by credit_bills.due_date, bill_no limit $6 offset $7`,
     [filter.appId ?? null, filter.userId ?? null, filter.status ?? null, filter.billNo ?? null, filter.dueBefore ?? null, limit, offset],
   );
   return rows;

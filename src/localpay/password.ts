@@ -11,6 +11,7 @@ import { randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:cry
 import { promisify } from 'node:util';
 import { addSeconds, now } from '../clock.js';
 import type { Context } from '../context.js';
+import { withTransaction } from '../db/pool.js';
 import { errors, fail } from '../errors.js';
 import { formatWallClock } from '../shared/time.js';
 import * as repository from './repository.js';
@@ -56,26 +57,42 @@ function lockedMessage(context: Context, lockedUntil: Date): string {
 
 /**
  * Refuses unless `password` is the user's pay password: ACCOUNT.PAY_PASSWORD_NOT_SET, ACCOUNT.PAY_PASSWORD_LOCKED
- * (saying until when), or ACCOUNT.PAY_PASSWORD_ERROR (saying how many tries remain). Each call commits its
- * own count, whatever the caller does next.
+ * (saying until when), or ACCOUNT.PAY_PASSWORD_ERROR (saying how many tries remain).
+ *
+ * The try is taken by a guarded UPDATE that keeps the row locked while the hash is compared, in a short
+ * transaction of its own: parallel tries of one user run one after the other, each seeing the count the
+ * previous one left. So parallel wrong guesses get no extra tries, and parallel right ones never lock the
+ * password by counting each other as failures. The count commits whatever the caller does next.
  */
 export async function verifyPayPassword(context: Context, userId: string, password: string): Promise<void> {
-  const stored = await repository.findPayPassword(context.pool, userId);
-  if (!stored) fail(errors.payPasswordNotSet, `user ${userId} has not set a pay password`);
   const maxTries = context.config.TONGBAO_PAY_PASSWORD_MAX_TRIES;
   const at = now();
-  const taken = await repository.takePasswordTry(context.pool, userId, maxTries, at, addSeconds(at, context.config.TONGBAO_PAY_PASSWORD_LOCK_SECONDS));
-  if (!taken) {
-    const current = await repository.findPayPassword(context.pool, userId);
-    fail(errors.payPasswordLocked, lockedMessage(context, current?.locked_until ?? at));
+  const verdict = await withTransaction(context.pool, async (client) => {
+    // Bounded: a flood of tries for one user must not hold connections for long.
+    await client.query("set local lock_timeout = '10s'");
+    const taken = await repository.takePasswordTry(client, userId, maxTries, at, addSeconds(at, context.config.TONGBAO_PAY_PASSWORD_LOCK_SECONDS));
+    if (!taken) {
+      const current = await repository.findPayPassword(client, userId);
+      return current ? { kind: 'LOCKED' as const, until: current.locked_until ?? at } : { kind: 'NOT_SET' as const };
+    }
+    if (await passwordMatches(password, { hash: taken.hash, salt: taken.salt, params: taken.params })) {
+      await repository.giveBackTry(client, userId);
+      return { kind: 'OK' as const };
+    }
+    return { kind: 'WRONG' as const, failedCount: taken.failed_count, lockedUntil: taken.locked_until };
+  });
+  switch (verdict.kind) {
+    case 'OK':
+      return;
+    case 'NOT_SET':
+      fail(errors.payPasswordNotSet, `user ${userId} has not set a pay password`);
+    case 'LOCKED':
+      fail(errors.payPasswordLocked, lockedMessage(context, verdict.until));
+    case 'WRONG':
+      context.log.warn({ user_id: userId, failed_count: verdict.failedCount }, 'wrong pay password');
+      if (verdict.lockedUntil !== null) fail(errors.payPasswordLocked, `the pay password is wrong; ${lockedMessage(context, verdict.lockedUntil)}`);
+      fail(errors.payPasswordError, `the pay password is wrong; ${maxTries - verdict.failedCount} tries left before it is locked`);
   }
-  if (await passwordMatches(password, { hash: taken.hash, salt: taken.salt, params: taken.params })) {
-    await repository.giveBackTry(context.pool, userId);
-    return;
-  }
-  context.log.warn({ user_id: userId, failed_count: taken.failed_count }, 'wrong pay password');
-  if (taken.locked_until !== null && taken.locked_until > at) fail(errors.payPasswordLocked, `the pay password is wrong; ${lockedMessage(context, taken.locked_until)}`);
-  fail(errors.payPasswordError, `the pay password is wrong; ${maxTries - taken.failed_count} tries left before it is locked`);
 }
 
 /**

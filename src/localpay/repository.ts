@@ -26,9 +26,10 @@ export async function upsertPayPassword(client: Queryable, userId: string, hashe
 }
 
 /**
- * Takes one try, counted as wrong until giveBackTry: undefined when the password is locked at `at`. A lock
- * that has run out starts the count again. The expressions read the row as updated by any parallel try
- * (the UPDATE re-reads it after waiting for the row lock), so two guesses can never take the same last try.
+ * Takes one try, counted as wrong until giveBackTry, and locks the row until the caller's transaction ends:
+ * undefined when the password is locked at `at` (or not set). A lock that has run out starts the count
+ * again. The expressions read the row as left by any parallel try (the UPDATE re-reads it after waiting for
+ * the row lock), so two guesses can never take the same last try.
  */
 export async function takePasswordTry(client: Queryable, userId: string, maxTries: number, at: Date, lockUntil: Date): Promise<PayPasswordRow | undefined> {
   const { rows } = await client.query<PayPasswordRow>(

@@ -65,7 +65,7 @@ export async function localPayAdminRoutes(fastify: FastifyInstance, options: { c
         app_id: Type.Optional(Type.String({ maxLength: 32 })),
         user_id: Type.Optional(Type.String({ maxLength: 64 })),
         status: Type.Optional(Type.Union([Type.Literal('OPEN'), Type.Literal('OVERDUE'), Type.Literal('PAID')])),
-        due_before: Type.Optional(Type.String({ format: 'date' })),
+        due_before: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD: bills due before this business date' })),
         ...Paging.properties,
       }),
     },

@@ -248,6 +248,19 @@ describe('credit payments and bills', () => {
     expect((await t.admin('GET', `/credit-bills?user_id=${userId}&status=OVERDUE`)).body.bills).toEqual([]);
   });
 
+  it('lets a pay-password lock run out after its period', async () => {
+    // carol's password was locked at the start; the clock has moved a month since.
+    expect(await pay('carol', '1.00', 'balance', { pay_password: '555000' })).toMatchObject({ subCode: 'ACCOUNT.PAY_PASSWORD_ERROR', subMsg: expect.stringContaining('4 tries left') });
+    expect(await pay('carol', '1.00', 'balance', { pay_password: '192837' })).toMatchObject({ code: '10000', tradeStatus: 'TRADE_SUCCESS' });
+  });
+
+  it('cancels a local payment back to the account at once', async () => {
+    const paid = await pay('carol', '2.00', 'balance', { pay_password: '192837' });
+    const before = await a.balances('carol');
+    expect(await a.call('tongbao.trade.cancel', { trade_no: paid.tradeNo })).toMatchObject({ code: '10000', action: 'refund', retryFlag: 'N', refundStatus: 'REFUND_SUCCESS', tradeStatus: 'TRADE_CLOSED' });
+    expect(await a.balances('carol')).toEqual({ available: before.available + 200n, frozen: 0n });
+  });
+
   it('leaves the books balanced', async () => {
     const clearing = await t.query("select a.code, sum(b.balance_minor)::bigint as total from ledger_accounts a join ledger_balances b using (account_id) where a.code ~ '^channel:(balance|coin|credit):' group by a.code");
     for (const row of clearing) expect(row.total).toBe(0n);

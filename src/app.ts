@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Context } from './context.js';
 import { accountMethods } from './account/index.js';
+import { localPayMethods } from './localpay/index.js';
 import { adminRoutes } from './admin/index.js';
 import { agreementMethods } from './agreement/index.js';
 import { errors, TongbaoError } from './errors.js';
@@ -12,7 +13,7 @@ import { preauthMethods, recordPreauthCallback } from './preauth/index.js';
 import { channelCallbackRoutes, tradeMethods } from './trade/index.js';
 
 export function gatewayMethods(): MethodRegistry {
-  return new MethodRegistry([...tradeMethods, ...preauthMethods, ...accountMethods, ...agreementMethods]);
+  return new MethodRegistry([...tradeMethods, ...preauthMethods, ...accountMethods, ...agreementMethods, ...localPayMethods]);
 }
 
 /** The HTTP side of Tongbao: gateway, channel callbacks, admin API, health. */

@@ -28,6 +28,13 @@ const ConfigSchema = Type.Object({
   TONGBAO_REFUND_WINDOW_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
   /** The most one user may withdraw from one wallet per business day, in major units of the wallet's currency. */
   TONGBAO_WITHDRAW_DAILY_LIMIT: Type.String({ pattern: '^\\d{1,12}(\\.\\d{1,3})?$', default: '50000.00' }),
+  /** Wrong pay passwords in a row before the password is locked, and for how long (default 3 hours). */
+  TONGBAO_PAY_PASSWORD_MAX_TRIES: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
+  TONGBAO_PAY_PASSWORD_LOCK_SECONDS: Type.Integer({ minimum: 1, maximum: 31622400, default: 10800 }),
+  /** scrypt's cost (N, a power of two) for new pay-password hashes; each hash keeps its own parameters. */
+  TONGBAO_PAY_PASSWORD_SCRYPT_COST: Type.Integer({ minimum: 1024, maximum: 1048576, default: 16384 }),
+  /** Days from a credit bill's statement date (the payment's business day) to its due date, unless the app sets its own. */
+  TONGBAO_CREDIT_DUE_DAYS: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
   TONGBAO_TEST_CLOCK: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'off' }),
   TONGBAO_SANDBOX: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   TONGBAO_SANDBOX_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }),

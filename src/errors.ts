@@ -141,6 +141,18 @@ export const errors = {
   agreementPeriodLimitExceeded: define('40004', 'AGREEMENT.PERIOD_LIMIT_EXCEEDED', 'the debit would exceed the agreement limit for the period', 422),
   agreementDebitConflict: define('40004', 'AGREEMENT.DEBIT_CONFLICT', 'out_trade_no was already used on this agreement with another amount or currency', 409),
 
+  // Local payment methods (balance, coin, credit), pay passwords and credit bills.
+  payPasswordRequired: define('40004', 'ACCOUNT.PAY_PASSWORD_REQUIRED', 'this payment needs the pay password', 403),
+  payPasswordNotSet: define('40004', 'ACCOUNT.PAY_PASSWORD_NOT_SET', 'the user has not set a pay password', 409),
+  payPasswordError: define('40004', 'ACCOUNT.PAY_PASSWORD_ERROR', 'the pay password is wrong', 403),
+  payPasswordLocked: define('40004', 'ACCOUNT.PAY_PASSWORD_LOCKED', 'too many wrong pay passwords; locked for a while', 423),
+  payPasswordInvalid: define('40002', 'ACCOUNT.PAY_PASSWORD_INVALID', 'a pay password is 6 digits, not all the same and not a run such as 123456'),
+  noPasswordLimitExceeded: define('40004', 'ACCOUNT.NOPASSWORD_LIMIT_EXCEEDED', 'the password-free limit is above what the app allows', 422),
+  coinFraction: define('40004', 'ACCOUNT.COIN_FRACTION', 'the amount would need part of a coin', 422),
+  creditBillNotExist: define('40004', 'CREDIT.BILL_NOT_EXIST', 'no such credit bill', 404),
+  repayAmountExceeded: define('40004', 'CREDIT.REPAY_AMOUNT_EXCEEDED', 'the repayment is above what is owed', 422),
+  repayRequestConflict: define('40004', 'CREDIT.REPAY_REQUEST_CONFLICT', 'out_request_no was used for another repayment', 409),
+
   systemError: define('20000', 'ACQ.SYSTEM_ERROR', 'the system is busy; query the trade or retry later', 503),
   unknownError: define('20000', 'isp.unknown-error', 'an unexpected error occurred; it has been logged', 500),
 

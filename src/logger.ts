@@ -7,6 +7,7 @@ export const redactedPaths = [
   'sign', '*.sign', 'app_private_key', '*.app_private_key', 'private_key', '*.private_key', 'secret', '*.secret',
   'req.headers.authorization', 'headers.authorization', 'password', '*.password', 'card_no', '*.card_no',
   'card_cvv', '*.card_cvv', 'card_expiry', '*.card_expiry', 'cvv', '*.cvv', 'verify_code', '*.verify_code',
+  'pay_password', '*.pay_password', 'old_pay_password', '*.old_pay_password', 'new_pay_password', '*.new_pay_password',
 ];
 
 /** Query-string parameters whose values a request log line leaves out: biz_content may carry a card number. */

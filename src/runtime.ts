@@ -18,6 +18,7 @@ import { newAdminToken, newMasterKey, readOrCreateLocalSecret } from './shared/l
 import { followTestClock } from './testclock/index.js';
 import { accountJobHandlers } from './account/index.js';
 import { agreementJobHandlers } from './agreement/index.js';
+import { localPayJobHandlers } from './localpay/index.js';
 import { preauthJobHandlers } from './preauth/index.js';
 import { tradeJobHandlers } from './trade/index.js';
 
@@ -88,6 +89,7 @@ export async function startTongbao(config: Config, role: Role, log: Logger = cre
           ...preauthJobHandlers(context),
           ...accountJobHandlers(context),
           ...agreementJobHandlers(context),
+          ...localPayJobHandlers(context),
           'notify.deliver': ({ notify_id }) => notifier.deliver(notify_id),
         },
       });

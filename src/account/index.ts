@@ -42,6 +42,7 @@ export {
   type UserAccountOptions,
 } from './users.js';
 export { accountJobHandlers } from './jobs.js';
+export { setCreditLimit } from './operations.js';
 export { accountMethods } from './methods.js';
 export { accountAdminRoutes } from './routes.js';
 export { notifyRecharge, postRecharge, rechargeFields } from './recharge.js';
@@ -52,6 +53,7 @@ export {
   findCoinUnit,
   findUser,
   findUserAccountByNo,
+  findUserById,
   listUserAccounts,
   type AccountStatus,
   type AccountType,

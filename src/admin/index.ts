@@ -1,4 +1,5 @@
 import { accountAdminRoutes } from '../account/index.js';
+import { localPayAdminRoutes } from '../localpay/index.js';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { Ajv } from 'ajv';
 import type { FastifyInstance } from 'fastify';
@@ -38,6 +39,7 @@ export async function adminRoutes(app: FastifyInstance, options: { context: Cont
   });
   await app.register(merchantAdminRoutes, { context: options.context });
   await app.register(accountAdminRoutes, { context: options.context });
+  await app.register(localPayAdminRoutes, { context: options.context });
   await app.register(notifyAdminRoutes, { context: options.context, notifier: options.notifier });
   await app.register(ledgerAdminRoutes, { context: options.context });
   await app.register(tradeAdminRoutes, { context: options.context });

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/pool.js';
 
-export type AggregateType = 'trade' | 'refund' | 'settlement' | 'pay_attempt' | 'merchant' | 'app' | 'account' | 'preauth' | 'preauth_operation';
+export type AggregateType = 'trade' | 'refund' | 'settlement' | 'pay_attempt' | 'merchant' | 'app' | 'account' | 'preauth' | 'preauth_operation' | 'credit_bill' | 'credit_repayment';
 
 /**
  * Records a state change as an event row. Call it inside the transaction that makes the change,

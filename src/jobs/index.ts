@@ -22,6 +22,8 @@ export interface JobPayloads {
   'fund.sweep': Record<string, unknown>;
   /** Finishes a withholding debit's reservation once its payment is final: kept when paid, given back when not. */
   'agreement.debit.settle': { agreement_no: string; out_trade_no: string; round: number };
+  /** Periodic (cron, every minute): credit bills past their due date become OVERDUE. */
+  'credit.sweep': Record<string, unknown>;
 }
 
 export type JobName = keyof JobPayloads;
@@ -30,7 +32,7 @@ export type JobName = keyof JobPayloads;
  * The periodic safety nets, run every minute by graphile-worker's cron and at once after a test clock
  * moves: each finds records whose deadline passed or whose follow-up job was lost, and schedules their jobs.
  */
-export const sweepJobs = ['trade.sweep', 'preauth.sweep', 'fund.sweep'] as const satisfies readonly JobName[];
+export const sweepJobs = ['trade.sweep', 'preauth.sweep', 'fund.sweep', 'credit.sweep'] as const satisfies readonly JobName[];
 export type JobHandler<K extends JobName> = (payload: JobPayloads[K]) => Promise<void>;
 export type JobHandlers = { [K in JobName]: JobHandler<K> };
 

@@ -37,7 +37,8 @@ async function insertOrFindAccount(client: Queryable, spec: AccountSpec): Promis
      )
      select account_id, code, currency, shard_count, true as inserted from inserted
      union all
-     select account_id, code, currency, shard_count, false as inserted from ledger_accounts where code = $1`,
+     -- Created earlier by this same transaction counts as inserted too: it is not committed, so not cacheable.
+     select account_id, code, currency, shard_count, xmin::text = (txid_current() % 4294967296)::text as inserted from ledger_accounts where code = $1`,
     [spec.code, spec.kind, spec.ownerType, spec.ownerId, spec.currency, spec.normalSide, spec.shardCount, spec.minBalanceMinor ?? null],
   );
   return rows[0];

@@ -8,6 +8,7 @@ import { attemptQuery } from './channel-requests.js';
 import { closeTrade } from './close.js';
 import { refundEscrowPart } from './escrow.js';
 import { recordPayOutcome } from './outcomes.js';
+import { finishLocalRefund } from './local.js';
 import { sendRefund } from './refund.js';
 import * as repository from './repository.js';
 import type { RefundRow, TradeRow } from './repository.js';
@@ -88,7 +89,7 @@ async function reversePaid(context: Context, trade: TradeRow): Promise<CancelOut
       channel: locked.channel!, amountMinor: locked.paid_amount_minor, fromEscrowMinor, currency: locked.currency, reason: 'cancelled by the merchant',
     });
     await recordEvent(client, 'refund', inserted.refund_no, 'refund.created', { trade_no: locked.trade_no, kind: 'CANCEL', amount_minor: inserted.amount_minor });
-    return { refund: inserted, existing: false };
+    return { refund: await finishLocalRefund(context, client, locked, inserted), existing: false };
   });
   if (started.existing) return { action: 'refund', trade: (await repository.findTradeByNo(context.pool, trade.trade_no))!, refund: started.refund };
   context.log.info({ trade_no: trade.trade_no, refund_no: started.refund.refund_no }, 'cancelling a paid trade');

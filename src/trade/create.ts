@@ -111,14 +111,13 @@ export async function createTrade<T = undefined>(
     await checkReceivers(client, terms.splits, app.merchant_id);
     await escrowRepository.insertSplits(client, trade.trade_no, null, terms.splits, currency);
     // No expiry job per order: the periodic sweep closes overdue orders (see jobs.ts).
+    // trade.created first: the extra work may record events of its own (a local payment records the trade paid).
+    await recordEvents(client, [{
+      aggregateType: 'trade', aggregateId: trade.trade_no, eventType: 'trade.created',
+      payload: { out_trade_no: trade.out_trade_no, amount_minor: amountMinor, currency, trade_type: terms.tradeType, escrow_amount_minor: terms.escrowAmountMinor, royalty_amount_minor: trade.royalty_amount_minor },
+    }]);
     const extra = alsoWhenCreated ? await alsoWhenCreated(client, trade) : undefined;
-    await recordEvents(client, [
-      {
-        aggregateType: 'trade', aggregateId: trade.trade_no, eventType: 'trade.created',
-        payload: { out_trade_no: trade.out_trade_no, amount_minor: amountMinor, currency, trade_type: terms.tradeType, escrow_amount_minor: terms.escrowAmountMinor, royalty_amount_minor: trade.royalty_amount_minor },
-      },
-      ...(extra?.events ?? []),
-    ]);
+    if (extra && extra.events.length > 0) await recordEvents(client, extra.events);
     return { trade, extra: extra?.value };
   });
   if (inserted) {

@@ -9,6 +9,7 @@ import { createTrade } from './create.js';
 import { modifyTradeAmount } from './modify.js';
 import { existingPaymentRequest, newPaymentRequest, payTrade, type PayOutcome } from './pay.js';
 import { planRoute } from '../routing/router.js';
+import { localPayerFields } from '../localpay/index.js';
 import { compact, createPresenter, refundFields, settlementFields, tradeFields } from './present.js';
 import { refundTrade } from './refund.js';
 import * as repository from './repository.js';
@@ -85,9 +86,10 @@ export const tradeMethods: GatewayMethod[] = [
   defineMethod('tongbao.trade.pay', Type.Object({
     ...tradeLookup,
     ...Type.Partial(Type.Object(createFields)).properties,
-    channel: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'default: the router chooses, and fails over' })),
+    channel: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'default: the router chooses, and fails over; balance, coin or credit pay from the user\'s account' })),
     ...payerFields,
     agreement_no: Type.Optional(identifier('quick pay: a signed QUICK_PAY agreement of this app; the channel charges it without card data')),
+    ...localPayerFields,
   }), async (context, call, biz) => {
     const { agreement_no: agreementNo, ...input } = biz;
     if (agreementNo !== undefined && input.payer_id !== undefined) fail(errors.invalidParameter, 'agreement_no and payer_id cannot be given together: the agreement is the payer');
@@ -127,6 +129,7 @@ export const tradeMethods: GatewayMethod[] = [
     ...tradeLookup,
     channel: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'default: the channel of the last attempt' })),
     ...payerFields,
+    ...localPayerFields,
   }), async (context, call, biz) => {
     const trade = await findTradeOrFail(context, call, biz);
     const channel = biz.channel ?? (await repository.listAttempts(context.pool, trade.trade_no)).at(-1)?.channel;

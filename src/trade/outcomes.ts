@@ -78,7 +78,12 @@ export async function recordPayOutcome(context: Context, attempt: AttemptRow, re
   }
 }
 
-async function recordSuccess(context: Context, client: Client, attempt: AttemptRow, channelTradeNo: string, paidAt: Date): Promise<TradeRow> {
+/**
+ * The success path of every payment, inside the caller's transaction: the trade marked paid, the app told,
+ * escrow scheduled, the PAYMENT posting (splits included). Local channels (trade/local.ts) call it in the
+ * transaction that debits the payer.
+ */
+export async function recordSuccess(context: Context, client: Client, attempt: AttemptRow, channelTradeNo: string, paidAt: Date): Promise<TradeRow> {
   // Lock order everywhere: the trade row first (this guarded update takes it), then its attempts and refunds.
   const paid = await repository.markTradePaid(client, attempt, channelTradeNo, paidAt, context.config.TONGBAO_REFUND_WINDOW_DAYS);
   if (!paid) {
@@ -165,28 +170,37 @@ export async function recordRefundOutcome(context: Context, refund: RefundRow, r
     }
     return (await repository.findRefundByNo(context.pool, refund.refund_no))!;
   }
-  return withTransaction(context.pool, async (client) => {
-    await repository.findTradeByNo(client, refund.trade_no, true); // the trade row first: see recordSuccess
-    const succeeded = result.status === 'SUCCEEDED';
-    const finished = await repository.finishRefund(client, refund.refund_no, succeeded ? 'REFUND_SUCCESS' : 'REFUND_FAILED', {
-      channelRefundNo: succeeded ? result.channelRefundNo : null,
-      failureCode: succeeded ? null : result.code,
-      failureMessage: succeeded ? null : result.message,
-    });
-    if (!finished) return (await repository.findRefundByNo(client, refund.refund_no))!;
-    await recordEvent(client, 'refund', refund.refund_no, succeeded ? 'refund.succeeded' : 'refund.failed', { trade_no: refund.trade_no, amount_minor: refund.amount_minor });
-    const trade = await applyRefundToTrade(context, client, finished, succeeded);
-    if (finished.kind === 'MERCHANT') {
-      const present = createPresenter(context.config.TONGBAO_TIMEZONE);
-      await enqueueNotification(client, {
-        appId: trade.app_id, notifyType: 'refund_status_sync', tradeNo: trade.trade_no, refundNo: finished.refund_no,
-        url: await notifyUrlOf(client, trade),
-        fields: { ...tradeFields(present, trade), ...compact(refundFields(present, finished, trade)) },
-      });
-    }
-    log.info({ status: finished.status }, 'refund finished');
-    return finished;
+  return withTransaction(context.pool, (client) => finishRefund(context, client, refund, result));
+}
+
+/**
+ * Records a final refund result inside the caller's transaction (guarded: applied once). Local channels
+ * call it in the transaction that writes the refund and credits the payer.
+ */
+export async function finishRefund(
+  context: Context, client: Client, refund: RefundRow, result: Extract<ChannelRefundQueryResult, { status: 'SUCCEEDED' | 'FAILED' }>,
+): Promise<RefundRow> {
+  const log = context.log.child({ trade_no: refund.trade_no, refund_no: refund.refund_no });
+  await repository.findTradeByNo(client, refund.trade_no, true); // the trade row first: see recordSuccess
+  const succeeded = result.status === 'SUCCEEDED';
+  const finished = await repository.finishRefund(client, refund.refund_no, succeeded ? 'REFUND_SUCCESS' : 'REFUND_FAILED', {
+    channelRefundNo: succeeded ? result.channelRefundNo : null,
+    failureCode: succeeded ? null : result.code,
+    failureMessage: succeeded ? null : result.message,
   });
+  if (!finished) return (await repository.findRefundByNo(client, refund.refund_no))!;
+  await recordEvent(client, 'refund', refund.refund_no, succeeded ? 'refund.succeeded' : 'refund.failed', { trade_no: refund.trade_no, amount_minor: refund.amount_minor });
+  const trade = await applyRefundToTrade(context, client, finished, succeeded);
+  if (finished.kind === 'MERCHANT') {
+    const present = createPresenter(context.config.TONGBAO_TIMEZONE);
+    await enqueueNotification(client, {
+      appId: trade.app_id, notifyType: 'refund_status_sync', tradeNo: trade.trade_no, refundNo: finished.refund_no,
+      url: await notifyUrlOf(client, trade),
+      fields: { ...tradeFields(present, trade), ...compact(refundFields(present, finished, trade)) },
+    });
+  }
+  log.info({ status: finished.status }, 'refund finished');
+  return finished;
 }
 
 async function applyRefundToTrade(context: Context, client: Client, refund: RefundRow, succeeded: boolean): Promise<TradeRow> {

@@ -8,6 +8,7 @@ import { enqueue } from '../jobs/index.js';
 import type { GatewayAppRow } from '../merchant/index.js';
 import { closeLockedTrade } from './close.js';
 import { planRoute, reserveDailyLimit, type RoutedChannel } from '../routing/router.js';
+import { isLocalChannel, payByAccount, type LocalPayerInput } from '../localpay/index.js';
 import type { RouteRequest } from '../routing/rank.js';
 import { createTrade, tradeAmount, tradeCurrency, type CreateTradeInput } from './create.js';
 import { jobKeys } from './job-keys.js';
@@ -33,7 +34,7 @@ export interface ResolvedPayer {
   checkTrade(trade: TradeRow): void;
 }
 
-export interface PayInput extends Partial<CreateTradeInput>, PayerInput {
+export interface PayInput extends Partial<CreateTradeInput>, PayerInput, LocalPayerInput {
   trade_no?: string | undefined;
   /** Absent: the router chooses among the channels that can take the payment, and fails over. */
   channel?: string | undefined;
@@ -255,6 +256,14 @@ export async function payTrade(context: Context, app: GatewayAppRow, input: PayI
   const target = await payTarget(context, app, input);
   if (target.existing?.status === 'TRADE_CLOSED') fail(errors.tradeHasClose, `trade ${target.existing.trade_no} is closed`);
   if (target.existing && target.existing.status !== 'WAIT_BUYER_PAY') return { trade: target.existing, attempt: null, result: null };
+  if (isLocalChannel(input.channel)) {
+    // Balance, coins and credit run inside Tongbao and are never chosen by the router: they need the payer.
+    if (recharge) fail(errors.channelNotSupported, `a recharge is paid through a payment channel, not from an account (${input.channel})`);
+    if (input.resolvedPayer) fail(errors.invalidParameter, `agreement_no pays through the agreement's channel, not from an account (${input.channel})`);
+    return payByAccount(context, app, input.channel, input, commonNotifyUrl, {
+      existing: target.existing, create: target.existing ? null : requireCreateFields(input), amountMinor: target.request.amountMinor, currency: target.request.currency,
+    });
+  }
   const choices = await chooseChannels(context, app, target.request, input.channel ?? input.resolvedPayer?.channel);
   let outcome: PayOutcome | undefined;
   for (const choice of choices) {

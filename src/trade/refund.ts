@@ -11,6 +11,7 @@ import { refundedAttempt, refundRequest } from './channel-requests.js';
 import { refundEscrowPart } from './escrow.js';
 import { channelNotifyUrl } from './pay.js';
 import { jobKeys } from './job-keys.js';
+import { finishLocalRefund } from './local.js';
 import { recordRefundOutcome } from './outcomes.js';
 import * as repository from './repository.js';
 import type { RefundRow, TradeRow } from './repository.js';
@@ -49,7 +50,7 @@ async function startRefund(context: Context, trade: TradeRow, input: RefundInput
       channel: trade.channel!, amountMinor, fromEscrowMinor, currency: trade.currency, reason: input.refund_reason ?? null,
     });
     await recordEvent(client, 'refund', refund.refund_no, 'refund.created', { trade_no: trade.trade_no, amount_minor: amountMinor, from_escrow_minor: fromEscrowMinor });
-    return refund;
+    return finishLocalRefund(context, client, locked, refund);
   });
 }
 
@@ -62,6 +63,8 @@ function checkRefundWindow(context: Context, trade: TradeRow): void {
 
 /** Sends the refund to its channel; the channel's answer is data, never an exception. */
 export async function submitRefund(context: Context, refund: RefundRow): Promise<RefundRow> {
+  // A local channel's refund finished in the transaction that wrote it (trade/local.ts).
+  if (refund.status !== 'REFUND_PROCESSING') return refund;
   const channel = context.channels.get(refund.channel);
   if (!channel) return refund; // left processing; the compensation job retries once the channel is back
   const payment = await refundedAttempt(context.pool, refund);

@@ -28,6 +28,8 @@ const ConfigSchema = Type.Object({
   TONGBAO_REFUND_WINDOW_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
   /** The most one user may withdraw from one wallet per business day, in major units of the wallet's currency. */
   TONGBAO_WITHDRAW_DAILY_LIMIT: Type.String({ pattern: '^\\d{1,12}(\\.\\d{1,3})?$', default: '50000.00' }),
+  /** The most one merchant may withdraw from its settlement account in one currency per business day, in major units. */
+  TONGBAO_MERCHANT_WITHDRAW_DAILY_LIMIT: Type.String({ pattern: '^\\d{1,12}(\\.\\d{1,3})?$', default: '1000000.00' }),
   TONGBAO_TEST_CLOCK: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'off' }),
   TONGBAO_SANDBOX: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   TONGBAO_SANDBOX_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }),

@@ -33,6 +33,7 @@ export function accountsClient(t: () => TestInstance) {
       const [counts] = await t().query(`select
         (select count(*) from users) as users, (select count(*) from user_accounts) as accounts, (select count(*) from trades) as trades,
         (select count(*) from fund_transfers) as transfers, (select count(*) from withdrawals) as withdrawals,
+        (select count(*) from merchant_withdrawals) as merchant_withdrawals,
         (select count(*) from journal_transactions) as postings, (select count(*) from notifications) as notifications,
         (select count(*) from events) as events,
         (select string_agg(account_id || ':' || shard || ':' || balance_minor, ',' order by account_id, shard) from ledger_balances) as balances,

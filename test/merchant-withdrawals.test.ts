@@ -76,6 +76,11 @@ describe('merchant withdrawal', () => {
     expect(await balance()).toMatchObject({ availableAmount: '239.95', frozenAmount: '0.00' });
     const [row] = await t.query("select withdraw_no from merchant_withdrawals where out_biz_no = 'mw-3'");
     expect((await t.admin('GET', `/merchant-withdrawals/${row!.withdraw_no}`)).body).toMatchObject({ withdraw_status: 'SUCCESS', merchant_id: merchantId, payee_name: '通宝商行' });
+    // A hang the channel later reports as failed gives the hold back.
+    expect(await withdraw('mw-5', '50.04')).toMatchObject({ code: '10000', withdrawStatus: 'PROCESSING' });
+    expect(await balance()).toMatchObject({ availableAmount: '189.91', frozenAmount: '50.04' });
+    await until(() => a.call('tongbao.fund.merchant.withdraw.query', { out_biz_no: 'mw-5' }), (answer) => answer.withdrawStatus === 'FAILED');
+    expect(await balance()).toMatchObject({ availableAmount: '239.95', frozenAmount: '0.00' });
   });
 
   it('parallel duplicates hold and pay out once', async () => {
@@ -89,7 +94,7 @@ describe('merchant withdrawal', () => {
 
   it('refuses more than available, over the daily limit, a reused number, and a frozen merchant, changing nothing', async () => {
     await refused('ACCOUNT.BALANCE_NOT_ENOUGH', () => withdraw('mw-4', '234.96'));
-    // 10.00 + 50.05 + 5.00 withdrawn today (the declined 40.04 does not count) of the 200.00 limit.
+    // 10.00 + 50.05 + 5.00 withdrawn today (the failed 40.04 and 50.04 do not count) of the 200.00 limit.
     await refused('ACCOUNT.DAILY_LIMIT_EXCEEDED', () => withdraw('mw-4', '134.96'));
     await refused('ACCOUNT.ORDER_CONFLICT', () => withdraw('mw-1', '11.00'));
     await refused('isv.invalid-amount', () => withdraw('mw-4', '1.001'));
@@ -104,9 +109,9 @@ describe('merchant withdrawal', () => {
 
   it('operators list merchant withdrawals with filters', async () => {
     const all = (await t.admin('GET', `/merchant-withdrawals?merchant_id=${merchantId}`)).body.withdrawals;
-    expect(all.map((row: { out_biz_no: string }) => row.out_biz_no)).toEqual(['mw-4', 'mw-dup', 'mw-3', 'mw-2', 'mw-1']);
-    expect((await t.admin('GET', '/merchant-withdrawals?status=FAILED')).body.withdrawals).toMatchObject([{ out_biz_no: 'mw-2', failure_code: 'PAYEE_ACCOUNT_INVALID', amount: '40.04' }]);
-    expect((await t.admin('GET', '/merchant-withdrawals?limit=2&offset=1')).body.withdrawals.map((row: { out_biz_no: string }) => row.out_biz_no)).toEqual(['mw-dup', 'mw-3']);
+    expect(all.map((row: { out_biz_no: string }) => row.out_biz_no)).toEqual(['mw-4', 'mw-dup', 'mw-5', 'mw-3', 'mw-2', 'mw-1']);
+    expect((await t.admin('GET', '/merchant-withdrawals?status=FAILED')).body.withdrawals).toMatchObject([{ out_biz_no: 'mw-5', withdraw_status: 'FAILED' }, { out_biz_no: 'mw-2', failure_code: 'PAYEE_ACCOUNT_INVALID', amount: '40.04' }]);
+    expect((await t.admin('GET', '/merchant-withdrawals?limit=2&offset=1')).body.withdrawals.map((row: { out_biz_no: string }) => row.out_biz_no)).toEqual(['mw-dup', 'mw-5']);
     expect((await t.admin('GET', '/merchant-withdrawals?merchant_id=nobody')).body.withdrawals).toEqual([]);
     expect((await t.admin('GET', '/merchant-withdrawals?from=2099-01-01T00:00:00Z')).body.withdrawals).toEqual([]);
     expect((await t.admin('GET', '/merchant-withdrawals/MW-none')).status).toBe(404);

@@ -15,28 +15,20 @@ import { recordEvent } from '../events/index.js';
 import { merchantPending, merchantWithdrawing } from '../ledger/index.js';
 import type { GatewayAppRow } from '../merchant/index.js';
 import { enqueueNotification } from '../notify/index.js';
-import { isSupportedCurrency } from '../shared/money.js';
 import { formatWallClock } from '../shared/time.js';
 import { lockMerchantAvailable } from './merchant-accounts.js';
 import { holdEntries } from './postings.js';
-import { formatUnits, parseUnits } from './units.js';
+import { formatUnits } from './units.js';
 import {
-  assertWithinDailyLimit, commonFields, findInBook, findInBookByNo, maskPayee, payOut, payoutChannel, sameWithdrawal, type PayeeType, type WithdrawalBase, type WithdrawalBook,
+  assertWithinDailyLimit, commonFields, findInBook, findInBookByNo, maskPayee, payOut, validatePayoutRequest, earlierWithdrawal, type PayoutRequest, type WithdrawalBase, type WithdrawalBook,
 } from './withdrawal-books.js';
 
 export interface MerchantWithdrawalRow extends WithdrawalBase {
   merchant_id: string;
 }
 
-export interface MerchantWithdrawInput {
-  out_biz_no: string;
-  amount: string | number;
-  currency?: string | undefined;
-  payee_type: PayeeType;
-  payee_identity: string;
-  payee_name?: string | undefined;
+export interface MerchantWithdrawInput extends PayoutRequest {
   remark?: string | undefined;
-  channel?: string | undefined;
   notify_url?: string | undefined;
 }
 
@@ -88,14 +80,10 @@ async function merchantWithdrawnToday(client: Queryable, merchantId: string, cur
 
 /** tongbao.fund.merchant.withdraw. Idempotent on out_biz_no: a repeat answers with the withdrawal as it stands. */
 export async function merchantWithdraw(context: Context, app: GatewayAppRow, input: MerchantWithdrawInput, commonNotifyUrl: string | null): Promise<MerchantWithdrawalRow> {
-  const currency = input.currency ?? 'CNY';
-  if (!isSupportedCurrency(currency)) fail(errors.currencyNotSupported, `currency ${currency} is not supported`);
-  const channel = payoutChannel(context, input.channel ?? 'sandbox', currency);
-  const parsed = parseUnits(input.amount, currency);
-  if (!parsed.ok) fail(errors.invalidAmount, `amount ${parsed.reason}`);
-  const amountMinor = parsed.amountMinor;
-  const earlier = await findMerchantWithdrawal(context.pool, app.app_id, input.out_biz_no);
-  if (earlier) return sameWithdrawal(earlier, amountMinor, currency, input);
+  const valid = validatePayoutRequest(context, input);
+  const earlier = await earlierWithdrawal(context, merchantWithdrawals, app.app_id, input, valid);
+  if (earlier) return earlier;
+  const { currency, amountMinor, channel } = valid;
 
   const merchantId = app.merchant_id;
   const started = await withTransaction(context.pool, async (client) => {
@@ -123,9 +111,7 @@ export async function merchantWithdraw(context: Context, app: GatewayAppRow, inp
     await recordEvent(client, 'merchant', merchantId, 'merchant.withdraw_started', { withdraw_no: withdrawal.withdraw_no, amount_minor: amountMinor, currency });
     return withdrawal;
   });
-  // A parallel identical request wrote it first: answer as it does.
-  if (!started) return sameWithdrawal((await findMerchantWithdrawal(context.pool, app.app_id, input.out_biz_no))!, amountMinor, currency, input);
-  return payOut(context, merchantWithdrawals, channel, started, input);
+  return payOut(context, merchantWithdrawals, app.app_id, valid, started, input);
 }
 
 export interface MerchantWithdrawalFilter {

@@ -14,10 +14,10 @@ import { errors, fail } from '../errors.js';
 import { recordEvent, type AggregateType } from '../events/index.js';
 import { enqueue } from '../jobs/index.js';
 import { channelClearing, type AccountSpec } from '../ledger/index.js';
-import { currencyExponent } from '../shared/money.js';
+import { currencyExponent, isSupportedCurrency } from '../shared/money.js';
 import { formatWallClock } from '../shared/time.js';
 import { releaseEntries } from './postings.js';
-import { formatUnits } from './units.js';
+import { formatUnits, parseUnits } from './units.js';
 
 export type PayeeType = 'BANK_CARD' | 'ALIPAY_ACCOUNT' | 'WECHAT_OPENID';
 export type BookName = 'USER' | 'MERCHANT';
@@ -53,6 +53,20 @@ export interface Payee {
   payee_name?: string | undefined;
 }
 
+/** What every withdrawal request says about the money and where it goes. */
+export interface PayoutRequest extends Payee {
+  out_biz_no: string;
+  amount: string | number;
+  currency?: string | undefined;
+  channel?: string | undefined;
+}
+
+export interface ValidPayoutRequest {
+  readonly currency: string;
+  readonly amountMinor: bigint;
+  readonly channel: GuardedChannel;
+}
+
 export interface WithdrawalBook<Row extends WithdrawalBase> {
   readonly name: BookName;
   /** A constant table name, never user input. */
@@ -83,6 +97,22 @@ export function payoutChannel(context: Context, name: string, currency: string):
   if (!channel.capabilities.currencies.includes(currency)) fail(errors.channelNotSupported, `channel ${name} does not pay out ${currency}`);
   if (!channel.available()) fail(errors.channelUnavailable, `channel ${name} is out of service (circuit breaker open); nothing was held`);
   return channel;
+}
+
+/** The checks a withdrawal request passes before anything is read or locked: currency, channel, amount. */
+export function validatePayoutRequest(context: Context, input: PayoutRequest): ValidPayoutRequest {
+  const currency = input.currency ?? 'CNY';
+  if (!isSupportedCurrency(currency)) fail(errors.currencyNotSupported, `currency ${currency} is not supported`);
+  const channel = payoutChannel(context, input.channel ?? 'sandbox', currency);
+  const parsed = parseUnits(input.amount, currency);
+  if (!parsed.ok) fail(errors.invalidAmount, `amount ${parsed.reason}`);
+  return { currency, amountMinor: parsed.amountMinor, channel };
+}
+
+/** The withdrawal this app already made under the request's out_biz_no, when it is the same request. */
+export async function earlierWithdrawal<Row extends WithdrawalBase>(context: Context, book: WithdrawalBook<Row>, appId: string, input: PayoutRequest, valid: ValidPayoutRequest): Promise<Row | undefined> {
+  const earlier = await findInBook(context.pool, book, appId, input.out_biz_no);
+  return earlier && sameWithdrawal(earlier, valid.amountMinor, valid.currency, input);
 }
 
 /**
@@ -143,8 +173,11 @@ export async function findInBookByNo<Row extends WithdrawalBase>(client: Queryab
 /**
  * The second half of every withdrawal, after the transaction that wrote the row and held the amount has
  * committed: the channel's payout, its answer recorded, and a compensation query when it is not final.
+ * `started` is undefined when a parallel identical request wrote the row first: the answer is then its.
  */
-export async function payOut<Row extends WithdrawalBase>(context: Context, book: WithdrawalBook<Row>, channel: GuardedChannel, started: Row, payee: Payee): Promise<Row> {
+export async function payOut<Row extends WithdrawalBase>(context: Context, book: WithdrawalBook<Row>, appId: string, valid: ValidPayoutRequest, started: Row | undefined, payee: PayoutRequest): Promise<Row> {
+  if (!started) return (await earlierWithdrawal(context, book, appId, payee, valid))!;
+  const channel = valid.channel;
   const result = await channel.payouts!.payout({
     payoutNo: started.withdraw_no, amountMinor: started.amount_minor, currency: started.currency, remark: started.remark,
     payee: { type: payee.payee_type, identity: payee.payee_identity, ...(payee.payee_name === undefined ? {} : { name: payee.payee_name }) },

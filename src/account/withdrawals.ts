@@ -14,14 +14,12 @@ import { recordEvent } from '../events/index.js';
 import { userAvailable, userFrozen } from '../ledger/index.js';
 import type { GatewayAppRow } from '../merchant/index.js';
 import { enqueueNotification } from '../notify/index.js';
-import { isSupportedCurrency } from '../shared/money.js';
 import { formatWallClock } from '../shared/time.js';
 import { holdEntries } from './postings.js';
 import * as repository from './repository.js';
-import { parseUnits } from './units.js';
 import { assertCanDebit, requireUser, requireUserAccount } from './users.js';
 import {
-  assertWithinDailyLimit, commonFields, findInBook, maskPayee, payOut, payoutChannel, sameWithdrawal, type PayeeType, type WithdrawalBase, type WithdrawalBook,
+  assertWithinDailyLimit, commonFields, findInBook, maskPayee, payOut, validatePayoutRequest, earlierWithdrawal, type PayoutRequest, type WithdrawalBase, type WithdrawalBook,
 } from './withdrawal-books.js';
 
 export interface WithdrawalRow extends WithdrawalBase {
@@ -29,17 +27,10 @@ export interface WithdrawalRow extends WithdrawalBase {
   account_no: string;
 }
 
-export interface WithdrawInput {
-  out_biz_no: string;
+export interface WithdrawInput extends PayoutRequest {
   user_id?: string | undefined;
   out_user_id?: string | undefined;
-  amount: string | number;
-  currency?: string | undefined;
-  payee_type: PayeeType;
-  payee_identity: string;
-  payee_name?: string | undefined;
   remark?: string | undefined;
-  channel?: string | undefined;
   notify_url?: string | undefined;
 }
 
@@ -77,14 +68,10 @@ async function withdrawnToday(client: Queryable, accountNo: string, businessDate
 
 /** tongbao.fund.withdraw. Idempotent on out_biz_no: a repeat answers with the withdrawal as it stands. */
 export async function withdraw(context: Context, app: GatewayAppRow, input: WithdrawInput, commonNotifyUrl: string | null): Promise<WithdrawalRow> {
-  const currency = input.currency ?? 'CNY';
-  if (!isSupportedCurrency(currency)) fail(errors.currencyNotSupported, `currency ${currency} is not supported`);
-  const channel = payoutChannel(context, input.channel ?? 'sandbox', currency);
-  const parsed = parseUnits(input.amount, currency);
-  if (!parsed.ok) fail(errors.invalidAmount, `amount ${parsed.reason}`);
-  const amountMinor = parsed.amountMinor;
-  const earlier = await findWithdrawal(context.pool, app.app_id, input.out_biz_no);
-  if (earlier) return sameWithdrawal(earlier, amountMinor, currency, input);
+  const valid = validatePayoutRequest(context, input);
+  const earlier = await earlierWithdrawal(context, userWithdrawals, app.app_id, input, valid);
+  if (earlier) return earlier;
+  const { currency, amountMinor, channel } = valid;
 
   const started = await withTransaction(context.pool, async (client) => {
     const user = await requireUser(client, app.app_id, input);
@@ -108,9 +95,7 @@ export async function withdraw(context: Context, app: GatewayAppRow, input: With
     await recordEvent(client, 'account', account.accountNo, 'account.withdraw_started', { withdraw_no: withdrawal.withdraw_no, amount_minor: amountMinor, currency });
     return withdrawal;
   });
-  // A parallel identical request wrote it first: answer as it does.
-  if (!started) return sameWithdrawal((await findWithdrawal(context.pool, app.app_id, input.out_biz_no))!, amountMinor, currency, input);
-  return payOut(context, userWithdrawals, channel, started, input);
+  return payOut(context, userWithdrawals, app.app_id, valid, started, input);
 }
 
 /** The withdrawal as the gateway and notifications present it. */

@@ -33,8 +33,10 @@ const ConfigSchema = Type.Object({
   TONGBAO_PAY_PASSWORD_LOCK_SECONDS: Type.Integer({ minimum: 1, maximum: 31622400, default: 10800 }),
   /** scrypt's cost (N, a power of two) for new pay-password hashes; each hash keeps its own parameters. */
   TONGBAO_PAY_PASSWORD_SCRYPT_COST: Type.Integer({ minimum: 1024, maximum: 1048576, default: 16384 }),
-  /** Days from a credit bill's statement date (the payment's business day) to its due date, unless the app sets its own. */
+  /** Days from a credit bill's statement date (the payment's business day) to its due date, for every app. */
   TONGBAO_CREDIT_DUE_DAYS: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
+  /** The most one merchant may withdraw from its settlement account in one currency per business day, in major units. */
+  TONGBAO_MERCHANT_WITHDRAW_DAILY_LIMIT: Type.String({ pattern: '^\\d{1,12}(\\.\\d{1,3})?$', default: '1000000.00' }),
   TONGBAO_TEST_CLOCK: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'off' }),
   TONGBAO_SANDBOX: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   TONGBAO_SANDBOX_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }),

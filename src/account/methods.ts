@@ -16,6 +16,7 @@ import { rechargeFields } from './recharge.js';
 import { moveFunds, type FundTransferRow, type UserRef } from './transfers.js';
 import { coinsFor, formatUnits, parseUnits } from './units.js';
 import { accountCurrency, assertCanCredit, findOrCreateUser, requireUser, userAccount, withBalances } from './users.js';
+import { findMerchantWithdrawal, merchantWithdraw, merchantWithdrawalFields } from './merchant-withdrawals.js';
 import { findWithdrawal, withdraw, withdrawalFields } from './withdrawals.js';
 
 const identifier = (description: string) => Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$', description });
@@ -72,6 +73,18 @@ async function accountsAnswer(context: Context, user: UserRow) {
     })),
   };
 }
+
+/** What a withdrawal, a user's or the merchant's, says about the money and where it goes. */
+const payoutFields = {
+  amount: amount('decimal string in currency'),
+  currency,
+  payee_type: Type.Union([Type.Literal('BANK_CARD'), Type.Literal('ALIPAY_ACCOUNT'), Type.Literal('WECHAT_OPENID')]),
+  payee_identity: Type.String({ minLength: 4, maxLength: 128, description: 'card number or account; sent to the channel, stored masked' }),
+  payee_name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  remark: Type.Optional(Type.String({ maxLength: 256 })),
+  channel: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'default sandbox' })),
+  notify_url: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^https?://' })),
+};
 
 export const accountMethods: GatewayMethod[] = [
   defineMethod('tongbao.user.create', Type.Object({ out_user_id: identifier("the app's own user id, unique per app") }), async (context, call, biz) => {
@@ -172,14 +185,7 @@ export const accountMethods: GatewayMethod[] = [
   defineMethod('tongbao.fund.withdraw', Type.Object({
     out_biz_no: identifier('the withdrawal number, unique per app; the idempotency key'),
     ...userFields,
-    amount: amount('decimal string in currency'),
-    currency,
-    payee_type: Type.Union([Type.Literal('BANK_CARD'), Type.Literal('ALIPAY_ACCOUNT'), Type.Literal('WECHAT_OPENID')]),
-    payee_identity: Type.String({ minLength: 4, maxLength: 128, description: 'card number or account; sent to the channel, stored masked' }),
-    payee_name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    remark: Type.Optional(Type.String({ maxLength: 256 })),
-    channel: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'default sandbox' })),
-    notify_url: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^https?://' })),
+    ...payoutFields,
   }), async (context, call, biz) => {
     const withdrawal = await withdraw(context, call.app, biz, call.notifyUrl);
     return withdrawalFields(context, context.pool, withdrawal);
@@ -189,5 +195,17 @@ export const accountMethods: GatewayMethod[] = [
     const withdrawal = await findWithdrawal(context.pool, call.app.app_id, biz.out_biz_no);
     if (!withdrawal) fail(errors.fundOrderNotExist, `no withdrawal ${biz.out_biz_no} for this app`);
     return withdrawalFields(context, context.pool, withdrawal);
+  }),
+
+  // 商户提现: the app's merchant withdraws from its own settlement account; kept apart from users' withdrawals.
+  defineMethod('tongbao.fund.merchant.withdraw', Type.Object({
+    out_biz_no: identifier('the merchant withdrawal number, unique per app; the idempotency key'),
+    ...payoutFields,
+  }), async (context, call, biz) => merchantWithdrawalFields(context, await merchantWithdraw(context, call.app, biz, call.notifyUrl))),
+
+  defineMethod('tongbao.fund.merchant.withdraw.query', Type.Object({ out_biz_no: identifier('the merchant withdrawal number') }), async (context, call, biz) => {
+    const withdrawal = await findMerchantWithdrawal(context.pool, call.app.app_id, biz.out_biz_no);
+    if (!withdrawal) fail(errors.fundOrderNotExist, `no merchant withdrawal ${biz.out_biz_no} for this app`);
+    return merchantWithdrawalFields(context, withdrawal);
   }),
 ];

@@ -10,6 +10,7 @@ import { Paging } from '../admin/schemas.js';
 import type { Context } from '../context.js';
 import { errors, fail } from '../errors.js';
 import { toPlainJson as toJson } from '../shared/json.js';
+import { merchantWithdrawalAdminRoutes } from './merchant-withdrawal-routes.js';
 import { defineCoinUnit, freezeAmount, setCreditLimit, setRealName, setStatus, setUserStatus, verifyRealName } from './operations.js';
 import * as repository from './repository.js';
 import type { UserRow } from './repository.js';
@@ -41,6 +42,7 @@ function presentAccount(account: UserAccount) {
 export async function accountAdminRoutes(fastify: FastifyInstance, options: { context: Context }): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { context } = options;
+  await fastify.register(merchantWithdrawalAdminRoutes, { context });
   const userParams = Type.Object({ user_id: Type.String({ maxLength: 64 }) });
   const accountParams = Type.Object({ account_no: Type.String({ maxLength: 64 }) });
 

@@ -16,9 +16,12 @@ export interface JobPayloads {
   'preauth.expire': { auth_no: string };
   /** Periodic (cron, every minute): expires overdue holds and re-queries operations nobody is waiting for. */
   'preauth.sweep': Record<string, unknown>;
-  /** Asks the channel about a withdrawal's payout until it is final. */
-  'fund.withdraw.query': { withdraw_no: string };
-  /** Periodic (cron, every minute): re-queries withdrawals nobody is querying. */
+  /**
+   * Asks the channel about a withdrawal's payout until it is final. `book` says whose withdrawal it is (a
+   * user's, in withdrawals, when absent: jobs enqueued before merchants withdrew carry none).
+   */
+  'fund.withdraw.query': { withdraw_no: string; book?: 'USER' | 'MERCHANT' };
+  /** Periodic (cron, every minute): re-queries users' and merchants' withdrawals nobody is querying. */
   'fund.sweep': Record<string, unknown>;
   /** Finishes a withholding debit's reservation once its payment is final: kept when paid, given back when not. */
   'agreement.debit.settle': { agreement_no: string; out_trade_no: string; round: number };

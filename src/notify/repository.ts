@@ -5,7 +5,7 @@ import type { Queryable } from '../db/pool.js';
 export const notifyJobKeyPrefix = 'notify:';
 export const notifyJobKey = (notifyId: string) => `${notifyJobKeyPrefix}${notifyId}`;
 
-export type NotifyType = 'trade_status_sync' | 'refund_status_sync' | 'settle_status_sync' | 'preauth_status_sync' | 'recharge_status_sync' | 'withdraw_status_sync' | 'agreement_status_sync';
+export type NotifyType = 'trade_status_sync' | 'refund_status_sync' | 'settle_status_sync' | 'preauth_status_sync' | 'recharge_status_sync' | 'withdraw_status_sync' | 'agreement_status_sync' | 'merchant_withdraw_status_sync';
 export type NotificationStatus = 'PENDING' | 'SUCCESS' | 'EXPIRED';
 
 export interface NotificationRow {

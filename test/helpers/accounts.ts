@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { TestInstance } from './instance.js';
 
 /** Calls to the account and fund methods and reads of their tables, for test/accounts*.test.ts. */
@@ -33,11 +34,20 @@ export function accountsClient(t: () => TestInstance) {
       const [counts] = await t().query(`select
         (select count(*) from users) as users, (select count(*) from user_accounts) as accounts, (select count(*) from trades) as trades,
         (select count(*) from fund_transfers) as transfers, (select count(*) from withdrawals) as withdrawals,
+        (select count(*) from merchant_withdrawals) as merchant_withdrawals,
         (select count(*) from journal_transactions) as postings, (select count(*) from notifications) as notifications,
         (select count(*) from events) as events,
         (select string_agg(account_id || ':' || shard || ':' || balance_minor, ',' order by account_id, shard) from ledger_balances) as balances,
         (select string_agg(status, ',' order by account_id) from ledger_accounts) as statuses`);
       return counts;
+    },
+    /** Runs a call that must be refused with `subCode` and checks that nothing at all changed. */
+    async refused(subCode: string, call: () => Promise<Record<string, any>>): Promise<Record<string, any>> {
+      const before = await this.snapshot();
+      const answer = await call();
+      expect(answer).toMatchObject({ subCode });
+      expect(await this.snapshot()).toEqual(before);
+      return answer;
     },
   };
 }

@@ -82,7 +82,7 @@ describe('pre-authorization refuses bad input with a precise code and changes no
     // 70.04: the sandbox bank declines every unfreeze of this hold.
     await p.freeze('bad-stuck', '70.04', { expire_time: formatWallClock(new Date(Date.now() + 1000), 'Asia/Shanghai') });
     const { auth_no: authNo } = await p.auth('bad-stuck');
-    const [discrepancy] = await until(() => t.query("select * from discrepancies where kind = 'PREAUTH_EXPIRY_UNRESOLVED' and record_no = $1", [authNo]), (rows) => rows.length === 1);
+    const [discrepancy] = await until(() => t.query("select * from discrepancies where kind = 'PREAUTH_EXPIRY_UNRESOLVED' and record_no = $1", [authNo]), (rows) => rows.length === 1, 40_000);
     expect(discrepancy).toMatchObject({ amount_minor: 7004n, status: 'OPEN' });
     const releases = (await p.operations('bad-stuck')).filter((operation) => operation.initiator === 'EXPIRY');
     expect(releases.map((operation) => [operation.out_request_no, operation.status, operation.failure_code])).toEqual(

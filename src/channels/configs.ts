@@ -120,7 +120,7 @@ export async function saveConfig(context: Context, channel: string, input: Chann
   if (merchantId !== null && !(await context.pool.query('select 1 from merchants where merchant_id = $1', [merchantId])).rowCount) {
     fail(errors.adminInvalidInput, `no merchant ${merchantId}`);
   }
-  const dependencies = { pool: context.pool, defaultTimeoutMs: context.config.TONGBAO_CHANNEL_TIMEOUT_MS };
+  const dependencies = { defaultTimeoutMs: context.config.TONGBAO_CHANNEL_TIMEOUT_MS };
   let built;
   try {
     built = buildChannel(adapter, channel, input.config, dependencies);

@@ -3,7 +3,6 @@
  * A factory validates the configuration (throwing an error that names the bad field, never a secret's value)
  * and returns the adapter. The sandbox is not here: its credentials are generated (setup.ts).
  */
-import type { Pool } from '../db/pool.js';
 import { createAlipayAdapter, parseAlipayConfig } from './alipay/index.js';
 import { createStripeAdapter } from './stripe/index.js';
 import type { ChannelAdapter } from './types.js';
@@ -13,7 +12,6 @@ import { createWechatAdapter, parseWechatConfig } from './wechat/index.js';
 export type BuiltAdapter = ChannelAdapter & { dispose?: () => Promise<void> };
 
 export interface FactoryDependencies {
-  readonly pool: Pool;
   /** Used when the configuration names no timeoutMs of its own (TONGBAO_CHANNEL_TIMEOUT_MS). */
   readonly defaultTimeoutMs: number;
 }

@@ -74,7 +74,7 @@ export async function setupChannels(config: Config, pool: Pool, secrets: SecretB
   }
   // The other channels are built from what operators stored through the admin API, and follow its changes.
   const follower = await loadAndFollowConfigs({
-    pool, secrets, registry, log, dependencies: { pool, defaultTimeoutMs: config.TONGBAO_CHANNEL_TIMEOUT_MS },
+    pool, secrets, registry, log, dependencies: { defaultTimeoutMs: config.TONGBAO_CHANNEL_TIMEOUT_MS },
   });
   return {
     registry,

@@ -3,7 +3,7 @@
  * record, a different one under the same number is a conflict), whose outcome the magic amounts choose
  * (scenarios.ts payoutMagicAmounts). Pure functions; bank-ledger.ts keeps and journals the records.
  */
-import type { PendingOutcome } from './bank-records.js';
+import { outcomeFields, type PendingOutcome } from './bank-records.js';
 import type { PayoutObject, PayoutRequestBody } from './payout-protocol.js';
 import type { PaymentScenario } from './scenarios.js';
 
@@ -69,8 +69,6 @@ export function payoutObject(payout: PayoutRecord): PayoutObject {
     amount: payout.amountMinor.toString(),
     currency: payout.currency,
     created_at: payout.createdAt,
-    ...(payout.finishedAt === null ? {} : { finished_at: payout.finishedAt }),
-    ...(payout.errorCode === null ? {} : { error_code: payout.errorCode }),
-    ...(payout.errorMessage === null ? {} : { error_message: payout.errorMessage }),
+    ...outcomeFields(payout),
   };
 }

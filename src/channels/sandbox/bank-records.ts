@@ -112,6 +112,15 @@ export function loadAuth(stored: StoredAuth): PreauthAuthRecord {
   return { ...stored, amountMinor: BigInt(stored.amountMinor), completedMinor: BigInt(stored.completedMinor) };
 }
 
+/** How a record ended, as the bank's answers show it: only the fields that have a value. */
+export function outcomeFields(record: { finishedAt: string | null; errorCode: string | null; errorMessage: string | null }) {
+  return {
+    ...(record.finishedAt === null ? {} : { finished_at: record.finishedAt }),
+    ...(record.errorCode === null ? {} : { error_code: record.errorCode }),
+    ...(record.errorMessage === null ? {} : { error_message: record.errorMessage }),
+  };
+}
+
 export function paymentObject(payment: PaymentRecord): PaymentObject {
   return {
     bank_txn_no: payment.bankTxnNo,
@@ -122,9 +131,7 @@ export function paymentObject(payment: PaymentRecord): PaymentObject {
     subject: payment.subject,
     created_at: payment.createdAt,
     ...(payment.paidAt === null ? {} : { paid_at: payment.paidAt }),
-    ...(payment.finishedAt === null ? {} : { finished_at: payment.finishedAt }),
-    ...(payment.errorCode === null ? {} : { error_code: payment.errorCode }),
-    ...(payment.errorMessage === null ? {} : { error_message: payment.errorMessage }),
+    ...outcomeFields(payment),
   };
 }
 
@@ -138,9 +145,7 @@ export function refundObject(refund: RefundRecord): RefundObject {
     currency: refund.currency,
     ...(refund.reason === null ? {} : { reason: refund.reason }),
     created_at: refund.createdAt,
-    ...(refund.finishedAt === null ? {} : { finished_at: refund.finishedAt }),
-    ...(refund.errorCode === null ? {} : { error_code: refund.errorCode }),
-    ...(refund.errorMessage === null ? {} : { error_message: refund.errorMessage }),
+    ...outcomeFields(refund),
   };
 }
 
@@ -154,8 +159,6 @@ export function preauthOperationObject(operation: PreauthOperationRecord): Preau
     amount: operation.amountMinor.toString(),
     currency: operation.currency,
     created_at: operation.createdAt,
-    ...(operation.finishedAt === null ? {} : { finished_at: operation.finishedAt }),
-    ...(operation.errorCode === null ? {} : { error_code: operation.errorCode }),
-    ...(operation.errorMessage === null ? {} : { error_message: operation.errorMessage }),
+    ...outcomeFields(operation),
   };
 }

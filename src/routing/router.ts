@@ -9,7 +9,7 @@ import type { GuardedChannel } from '../channels/guard.js';
 import type { Context } from '../context.js';
 import type { Queryable } from '../db/pool.js';
 import { startOfDay } from '../shared/time.js';
-import { channelFee, rankChannels, type ChannelRouteSettings, type RankedChannel, type RouteCandidate, type RouteRequest } from './rank.js';
+import { channelFee, defaultRoutingWeights, rankChannels, type ChannelRouteSettings, type RankedChannel, type RouteCandidate, type RouteRequest } from './rank.js';
 import * as repository from './repository.js';
 import type { ChannelRouteRow } from './repository.js';
 
@@ -99,7 +99,11 @@ async function candidateFor(context: Context, channel: GuardedChannel, route: Ef
  * The routes and weights are read at every call, so an operator's change applies to the next payment.
  */
 export async function planRoute(context: Context, scope: RouteScope, request: RouteRequest, only?: string): Promise<RoutePlan> {
-  const [rows, weights] = await Promise.all([repository.routesForApp(context.pool, scope.merchantId, scope.appId), repository.readWeights(context.pool)]);
+  // One named channel is checked, not ranked against others: its score does not matter, so the weights are not read.
+  const [rows, weights] = await Promise.all([
+    repository.routesForApp(context.pool, scope.merchantId, scope.appId),
+    only === undefined ? repository.readWeights(context.pool) : defaultRoutingWeights,
+  ]);
   const names = only === undefined ? context.channels.names() : [only];
   const channels = names.map((name) => context.channels.usableBy(name, scope.merchantId)).filter((channel): channel is GuardedChannel => channel !== undefined);
   const routes = new Map(channels.map((channel) => [channel.name, effectiveRoute(rows, channel.name, scope)]));
